@@ -1,0 +1,96 @@
+"""All settings in one typed place, from CHILDSAFE_* environment variables, failing loudly."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from childsafe.core.accounts import SecurityPolicy
+from childsafe.core.crypto import Keyring
+from childsafe.core.errors import InvalidInput
+
+
+class Settings(BaseSettings):
+    """Defaults run the embedded platform (SQLite, in-process queue) under ./var."""
+
+    model_config = SettingsConfigDict(env_prefix="CHILDSAFE_", extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded store and keys live.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite in data_dir.")
+    key_file: Path | None = Field(None, description="Keyring JSON; default data_dir/keys.json.")
+    keys: str | None = Field(None, description="Keyring JSON given inline (overrides key_file).")
+    base_url: str = "http://127.0.0.1:8000"
+    cookie_secure: bool = True
+    mail_sender: Literal["console", "smtp", "memory"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    mail_from: str = "childsafe@example.com"
+    max_login_failures: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(10, ge=1)
+    session_idle_minutes: int = Field(30, ge=1)
+    session_absolute_hours: int = Field(12, ge=1)
+    max_request_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'childsafe.db').resolve()}"
+
+    @property
+    def policy(self) -> SecurityPolicy:
+        from datetime import timedelta
+        return SecurityPolicy(
+            max_failures=self.max_login_failures,
+            lockout=timedelta(minutes=self.lockout_minutes),
+            session_idle=timedelta(minutes=self.session_idle_minutes),
+            session_absolute=timedelta(hours=self.session_absolute_hours),
+        )
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.key_file or self.data_dir / "keys.json"
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """The keyring; a missing key is a configuration error, never silently generated."""
+        if self.keys:
+            return Keyring.from_json(self.keys)
+        path = self.keyring_path
+        if not path.exists():
+            raise InvalidInput(
+                f"No encryption keys: {path} does not exist. Run `childsafe admin init-keys` "
+                "(or `childsafe demo`), or set CHILDSAFE_KEYS / CHILDSAFE_KEY_FILE.")
+        return Keyring.from_json(path.read_text())
+
+    def write_keyring(self, keyring: Keyring) -> Path:
+        """Atomically replace the key file, readable by the owner only."""
+        path = self.keyring_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(keyring.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        self.__dict__.pop("keyring", None)
+        return path
+
+    @cached_property
+    def secret_key(self) -> bytes:
+        """HMAC key for CSRF tokens, derived from the active encryption key."""
+        import hashlib
+        ring = self.keyring
+        return hashlib.sha256(b"childsafe-csrf|" + ring.keys[ring.active]).digest()

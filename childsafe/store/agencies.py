@@ -1,0 +1,91 @@
+"""Agency and jurisdiction rows: seeding from the VGT table and routing lookups."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from childsafe.core.agencies import (
+    FALLBACK_COUNTRY,
+    Agency,
+    Jurisdiction,
+    normalize_country,
+    parse_vgt_table,
+)
+from childsafe.core.errors import NotFound
+from childsafe.store.models import AgencyRow, JurisdictionRow
+
+
+def packaged_vgt_table() -> str:
+    return resources.files("childsafe.data").joinpath("vgt_agencies.csv").read_text("utf-8")
+
+
+def seed_agencies(session: Session, table_text: str | None = None) -> tuple[int, int]:
+    """Insert or update every agency and jurisdiction; returns (agencies, jurisdictions)."""
+    agencies, routing = parse_vgt_table(table_text or packaged_vgt_table())
+    by_code = {row.code: row for row in session.scalars(select(AgencyRow))}
+    for agency in agencies:
+        row = by_code.get(agency.code)
+        if row is None:
+            row = AgencyRow(code=agency.code)
+            session.add(row)
+            by_code[agency.code] = row
+        row.name, row.emergency_number = agency.name, agency.emergency_number
+        row.help_line, row.note, row.is_fallback = agency.help_line, agency.note, agency.is_fallback
+    session.flush()
+    existing = {row.country: row for row in session.scalars(select(JurisdictionRow))}
+    all_rows = [*routing.jurisdictions.values(), routing.fallback]
+    for j in all_rows:
+        row = existing.get(j.country) or JurisdictionRow(country=j.country)
+        row.agency_id = by_code[j.agency_code].id
+        row.emergency_number, row.help_line = j.emergency_number, j.help_line
+        session.add(row)
+    session.flush()
+    return len(agencies), len(all_rows)
+
+
+def to_agency(row: AgencyRow) -> Agency:
+    return Agency(row.code, row.name, row.emergency_number, row.help_line, row.note,
+                  (FALLBACK_COUNTRY,) if row.is_fallback else ())
+
+
+def list_agencies(session: Session) -> list[AgencyRow]:
+    return list(session.scalars(select(AgencyRow).order_by(AgencyRow.code)))
+
+
+def get_by_code(session: Session, code: str) -> AgencyRow:
+    row = session.scalar(select(AgencyRow).where(AgencyRow.code == code.strip().upper()))
+    if row is None:
+        raise NotFound(f"No agency with code {code!r}.")
+    return row
+
+
+def route_country(session: Session, country: str) -> tuple[Jurisdiction, AgencyRow]:
+    """Who receives a report from `country`; no member agency -> the INTERPOL fallback row."""
+    code = normalize_country(country)
+    row = session.get(JurisdictionRow, code) or session.get(JurisdictionRow, FALLBACK_COUNTRY)
+    if row is None:
+        raise NotFound("No agencies are seeded; run `childsafe admin migrate --seed`.")
+    agency = session.get(AgencyRow, row.agency_id)
+    assert agency is not None
+    return Jurisdiction(code, agency.code, row.emergency_number, row.help_line), agency
+
+
+def create_agency(session: Session, code: str, name: str, *, emergency_number: str = "",
+                  help_line: str = "") -> AgencyRow:
+    from childsafe.core.agencies import validate_agency_code
+    from childsafe.core.errors import Conflict, InvalidInput
+
+    code = validate_agency_code(code)
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("Agency name must be 1-200 characters.", field="name")
+    if session.scalar(select(AgencyRow.id).where(AgencyRow.code == code)) is not None:
+        raise Conflict(f"Agency {code} already exists.")
+    row = AgencyRow(code=code, name=name, emergency_number=emergency_number,
+                    help_line=help_line, note="", is_fallback=False)
+    session.add(row)
+    session.flush()
+    return row

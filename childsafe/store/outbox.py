@@ -1,0 +1,83 @@
+"""Transactional outbox: side effects are rows written with their cause, sent after commit.
+
+`childsafe worker` drains it at least once; handlers receive an idempotency key so a retried
+delivery can be recognised by the receiver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from childsafe.store.db import is_postgres
+from childsafe.store.models import OutboxRow, utcnow
+
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    topic: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    attempts: int
+
+
+def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_key: str) -> bool:
+    """Queue a message in the caller's transaction; False if that key was queued before."""
+    exists = session.scalar(select(OutboxRow.id).where(
+        OutboxRow.topic == topic, OutboxRow.idempotency_key == idempotency_key))
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(OutboxRow(topic=topic, payload=payload, idempotency_key=idempotency_key,
+                                  attempts=0, last_error=""))
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim(session: Session, *, limit: int = 50, now: datetime | None = None) -> list[Message]:
+    """Messages due now. PostgreSQL workers skip rows another worker holds."""
+    now = now or utcnow()
+    query = (select(OutboxRow)
+             .where(OutboxRow.done_at.is_(None), OutboxRow.failed_at.is_(None),
+                    OutboxRow.available_at <= now)
+             .order_by(OutboxRow.id).limit(limit))
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    return [Message(r.id, r.topic, dict(r.payload), r.idempotency_key, r.attempts)
+            for r in session.scalars(query)]
+
+
+def mark_done(session: Session, message_id: int) -> None:
+    row = session.get(OutboxRow, message_id)
+    if row is not None:
+        row.done_at, row.attempts = utcnow(), row.attempts + 1
+
+
+def mark_retry(session: Session, message_id: int, error: str) -> None:
+    """Back off exponentially (30 s, 1 min, 2 min ...); give up after MAX_ATTEMPTS."""
+    row = session.get(OutboxRow, message_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.last_error = error[:2000]
+    now = utcnow()
+    if row.attempts >= MAX_ATTEMPTS:
+        row.failed_at = now
+    else:
+        row.available_at = now + timedelta(seconds=30 * 2 ** (row.attempts - 1))
+
+
+def pending_count(session: Session) -> int:
+    from sqlalchemy import func
+    return int(session.scalar(select(func.count()).select_from(OutboxRow).where(
+        OutboxRow.done_at.is_(None), OutboxRow.failed_at.is_(None))) or 0)

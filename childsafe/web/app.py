@@ -1,0 +1,56 @@
+"""The one ASGI app: public pages, provider API, officer console."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.types import ASGIApp, Scope
+
+from childsafe import __version__
+from childsafe.config import Settings
+from childsafe.store.db import Database
+from childsafe.web import api, auth_pages, console, ops, problems
+from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+
+HERE = Path(__file__).parent
+DESCRIPTION = """\
+childsafe's API. Providers (chat/IM services) authenticate with an API key sent as
+`Authorization: Bearer csk_…`; officers use the console session. Errors are RFC 9457
+problem details (`application/problem+json`) with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(title="childsafe", version=__version__, description=DESCRIPTION,
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.db = db or Database(settings.effective_database_url)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["version"] = __version__
+    app.state.templates = templates
+
+    problems.install(app)
+
+    async def too_large(scope: Scope, limit: int) -> ASGIApp:
+        return problems.respond(Request(scope), 413, "Request too large",
+                                f"The request body is larger than {limit} bytes.",
+                                code="too_large")
+
+    app.add_middleware(problems.UnexpectedErrorMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes,
+                       on_too_large=too_large)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(auth_pages.router)
+    app.include_router(console.router)
+    app.include_router(api.router)
+    app.include_router(ops.router)
+    logging.getLogger("childsafe").setLevel(logging.INFO)
+    return app

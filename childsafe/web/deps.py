@@ -1,0 +1,149 @@
+"""Request dependencies: one transaction per request, who is calling, what they may do.
+
+Every route declares exactly one access rule through `requires(...)`, `requires_provider(...)`
+or `public()`; tests/web/test_permissions.py fails for a route without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from childsafe.config import Settings
+from childsafe.core.errors import AuthenticationFailed, PermissionDenied
+from childsafe.core.permissions import Permission
+from childsafe.core.principal import Principal, ProviderPrincipal
+from childsafe.store import accounts, providers
+from childsafe.store.db import Database
+from childsafe.store.models import SessionRow, UserRow
+from childsafe.web.problems import LoginRequired
+from childsafe.web.security import client_ip, csrf_valid
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def db_of(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's transaction: committed when the endpoint returns, rolled back if it raises."""
+    with db_of(request).transaction() as session:
+        yield session
+
+
+DbSession = Depends(get_session)
+
+
+def session_cookie_name(settings: Settings) -> str:
+    return "__Host-cs_session" if settings.cookie_secure else "cs_session"
+
+
+def pre_cookie_name(settings: Settings) -> str:
+    return "__Host-cs_pre" if settings.cookie_secure else "cs_pre"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    row: SessionRow
+    user: UserRow
+    token: str
+
+
+def load_console_session(request: Request, session: Session) -> ConsoleSession | None:
+    settings = settings_of(request)
+    token = request.cookies.get(session_cookie_name(settings))
+    found = accounts.load_session(session, token, now=accounts.now_utc(), policy=settings.policy)
+    if found is None or token is None:
+        return None
+    return ConsoleSession(found[0], found[1], token)
+
+
+def check_csrf(request: Request, binding: str | None, presented: str | None) -> None:
+    if not csrf_valid(settings_of(request).secret_key, binding, presented):
+        raise PermissionDenied("The form expired or did not come from this site. "
+                               "Reload the page and try again.")
+
+
+class _Rule:
+    """A dependency that also names the rule, so routes can be checked for one."""
+
+    permission: Permission | None = None
+    kind = "public"
+
+
+class _Public(_Rule):
+    def __call__(self) -> None:
+        return None
+
+
+class _Officer(_Rule):
+    kind = "officer"
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, session: Session = DbSession) -> Principal:
+        console = load_console_session(request, session)
+        if console is None or not console.row.mfa_verified:
+            raise LoginRequired("/login")
+        principal = accounts.principal_for(session, console.user)
+        if request.method in UNSAFE_METHODS:
+            # Forms send the token as a field (read by the view), fetch() as a header.
+            header = request.headers.get("x-csrf-token")
+            if header is not None or request.url.path.startswith("/api/"):
+                check_csrf(request, console.row.csrf_secret, header)
+        if not principal.can(self.permission):  # type: ignore[arg-type]
+            raise PermissionDenied("Your role does not allow this.")
+        request.state.console = console
+        request.state.principal = principal
+        return principal
+
+
+class _Provider(_Rule):
+    kind = "provider"
+
+    def __init__(self, permission: Permission | None) -> None:
+        self.permission = permission  # None: any valid key (e.g. "who am I")
+
+    def __call__(self, request: Request, session: Session = DbSession) -> ProviderPrincipal:
+        header = request.headers.get("authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise AuthenticationFailed("Send the provider API key as 'Authorization: Bearer …'.")
+        principal = providers.authenticate_key(session, presented.strip())
+        if principal is None:
+            raise AuthenticationFailed("The API key is not valid or was revoked.")
+        if self.permission is not None and not principal.can(self.permission):
+            raise PermissionDenied(f"This API key lacks the scope {self.permission}.")
+        request.state.provider = principal
+        return principal
+
+
+def public() -> Any:
+    return Depends(_Public())
+
+
+def requires(permission: Permission) -> Any:
+    return Depends(_Officer(permission))
+
+
+def requires_provider(permission: Permission | None) -> Any:
+    return Depends(_Provider(permission))
+
+
+def rule_of(dependency: Any) -> _Rule | None:
+    call = getattr(dependency, "call", None) or getattr(dependency, "dependency", None)
+    return call if isinstance(call, _Rule) else None
+
+
+def ip_of(request: Request) -> str:
+    return client_ip(request, settings_of(request).trusted_proxies)
