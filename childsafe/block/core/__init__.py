@@ -1,0 +1,1 @@
+"""Block domain core: canonicalization, expressions, list model, matcher. No I/O here."""
