@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Scope
 from childsafe import __version__
 from childsafe.config import Settings
 from childsafe.store.db import Database
+from childsafe.store.models import utcnow
 from childsafe.web import api, auth_pages, console, ops, problems
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
     app.state.templates = templates
+    app.state.clock = utcnow
 
     problems.install(app)
 

@@ -26,6 +26,7 @@ from childsafe.web.deps import (
     check_csrf,
     ip_of,
     load_console_session,
+    now_of,
     pre_cookie_name,
     public,
     session_cookie_name,
@@ -95,7 +96,7 @@ def login_submit(request: Request, username: Text = "", password: Text = "", csr
     check_csrf(request, pre, csrf)
     # A login always starts from nothing: drop whatever session the browser carried.
     accounts.end_session(session, request.cookies.get(session_cookie_name(settings)))
-    step = accounts.check_password(session, username, password, now=accounts.now_utc(),
+    step = accounts.check_password(session, username, password, now=now_of(request),
                                    policy=settings.policy, ip=ip_of(request))
     if not step.ok or step.user is None:
         assert pre is not None
@@ -103,7 +104,7 @@ def login_submit(request: Request, username: Text = "", password: Text = "", csr
                        {"csrf": csrf_token(settings.secret_key, pre), "error": GENERIC_FAILURE,
                         "username": username[:64]}, status=401)
     token = accounts.start_session(session, step.user, mfa_verified=False,
-                                   now=accounts.now_utc(), ip=ip_of(request),
+                                   now=now_of(request), ip=ip_of(request),
                                    user_agent=request.headers.get("user-agent", ""))
     target = "/login/mfa" if step.user.totp_enrolled else "/login/enrol"
     response = RedirectResponse(target, status_code=303)
@@ -153,7 +154,7 @@ def _second_factor(request: Request, session: Session, code: str, csrf: str,
         return RedirectResponse("/login", status_code=303)
     check_csrf(request, console.row.csrf_secret, csrf)
     step = accounts.check_totp(session, settings.keyring, console.user, code,
-                               now=accounts.now_utc(), policy=settings.policy, ip=ip_of(request))
+                               now=now_of(request), policy=settings.policy, ip=ip_of(request))
     if not step.ok:
         if step.reason == "locked":
             accounts.end_session(session, console.token)
@@ -171,7 +172,7 @@ def _second_factor(request: Request, session: Session, code: str, csrf: str,
     # Privilege changes: the pre-MFA session id is thrown away and a new one issued.
     accounts.end_session(session, console.token)
     token = accounts.start_session(session, console.user, mfa_verified=True,
-                                   now=accounts.now_utc(), ip=ip_of(request),
+                                   now=now_of(request), ip=ip_of(request),
                                    user_agent=request.headers.get("user-agent", ""))
     response = RedirectResponse("/", status_code=303)
     _session_cookie(request, response, token)

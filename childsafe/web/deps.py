@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, Request
@@ -28,6 +29,11 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def now_of(request: Request) -> datetime:
+    """The app's clock (UTC); tests replace it to step through idle and absolute timeouts."""
+    return request.app.state.clock()  # type: ignore[no-any-return]
 
 
 def db_of(request: Request) -> Database:
@@ -61,7 +67,7 @@ class ConsoleSession:
 def load_console_session(request: Request, session: Session) -> ConsoleSession | None:
     settings = settings_of(request)
     token = request.cookies.get(session_cookie_name(settings))
-    found = accounts.load_session(session, token, now=accounts.now_utc(), policy=settings.policy)
+    found = accounts.load_session(session, token, now=now_of(request), policy=settings.policy)
     if found is None or token is None:
         return None
     return ConsoleSession(found[0], found[1], token)

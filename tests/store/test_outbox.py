@@ -1,0 +1,36 @@
+"""Outbox: nothing leaves for a rolled-back transaction; failures retry; keys dedupe."""
+
+import pytest
+
+from childsafe.mail import MemorySender
+from childsafe.store import outbox
+from childsafe.worker import MAIL_TOPIC, default_handlers, drain_once
+
+MAIL = {"to": "a@example.com", "subject": "s", "body": "b"}
+
+
+def test_delivered_after_commit_only(db):
+    sender = MemorySender()
+    with pytest.raises(RuntimeError), db.transaction() as s:
+        outbox.enqueue(s, MAIL_TOPIC, MAIL, "k-rolled-back")
+        raise RuntimeError
+    with db.transaction() as s:
+        assert outbox.enqueue(s, MAIL_TOPIC, MAIL, "k1")
+        assert not outbox.enqueue(s, MAIL_TOPIC, MAIL, "k1")
+    result = drain_once(db, default_handlers(sender))
+    assert result.sent == 1 and [k for _, k in sender.outbox] == ["k1"]
+    assert drain_once(db, default_handlers(sender)).sent == 0
+
+
+def test_failed_delivery_is_retried_later(db):
+    class Failing(MemorySender):
+        def send(self, mail, *, idempotency_key):
+            raise ConnectionError("smtp down")
+
+    with db.transaction() as s:
+        outbox.enqueue(s, MAIL_TOPIC, MAIL, "k2")
+    result = drain_once(db, default_handlers(Failing()))
+    assert result.retried == 1
+    with db.transaction() as s:
+        assert outbox.pending_count(s) == 1
+        assert outbox.claim(s) == []  # backed off, not due yet
