@@ -17,7 +17,7 @@ MAX_PATH_PREFIXES = 4  # "/" plus 3 directory levels
 HOST_KEY_BYTES = 8
 
 
-def _is_ip_host(host: str) -> bool:
+def is_ip_host(host: str) -> bool:
     if host.startswith("["):
         return True
     parts = host.split(".")
@@ -26,7 +26,7 @@ def _is_ip_host(host: str) -> bool:
 
 def lookup_hosts(host: str) -> list[str]:
     """The exact host, then suffixes of its last five labels, longest first."""
-    if _is_ip_host(host):
+    if is_ip_host(host):
         return [host]
     labels = host.split(".")
     last = labels[-MAX_HOST_LABELS:]
@@ -39,7 +39,7 @@ def lookup_hosts(host: str) -> list[str]:
 
 
 def path_prefixes(path: str) -> list[str]:
-    """"/" and up to three directory prefixes of `path`, shortest first."""
+    """The root "/" and up to three directory prefixes of `path`, shortest first."""
     dirs = path.split("/")[1:-1]
     out = ["/"]
     acc = "/"
