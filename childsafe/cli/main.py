@@ -106,7 +106,10 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     handlers = default_handlers(sender)
     db = Database(settings.effective_database_url)
     if once:
-        result = drain_once(db, handlers, limit=10_000)
+        try:
+            result = drain_once(db, handlers, limit=10_000)
+        finally:
+            db.dispose()
         console.print(f"sent {result.sent}, retrying later {result.retried}")
         return
     stopping = False
