@@ -1,0 +1,234 @@
+"""Squid helper: url_rewrite_program / external_acl_type, plain or concurrent (channel ids).
+
+Reads request lines from stdin and answers each on stdout, in order, unbuffered:
+
+    [channel-id] URL [extras...]   ->   [channel-id] OK rewrite-url=WARNING   (listed)
+                                        [channel-id] ERR                      (not listed)
+
+`--mode redirect` answers `OK status=302 url=WARNING`; `--mode acl` answers `OK` (the ACL
+matches: deny it) or `ERR`. The channel id is detected per line (a leading number followed
+by a URL) unless forced. The same fixed answer is given whichever entry matched, so the
+answer is no oracle for *which* entry is listed.
+
+Robustness: input is bytes and hostile. Any line gets an answer: garbage (empty, only an id,
+overlong) gets `BH message="..."`, an unparseable URL gets ERR (not listed), an internal
+error gets BH and a line on stderr (Squid's cache.log). Answers for all complete lines of
+one read are written together and immediately, so no answer ever waits for more input.
+
+The list reloads when `STATE/current.csbl` changes (checked every `reload_interval`
+seconds, between reads) or on SIGHUP; a list that fails to load is logged and the old one
+stays in force. With no list yet, every URL passes (fail-open, logged).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from childsafe.block.core.listfile import ListError
+from childsafe.block.core.matcher import Matcher
+from childsafe.block.state import StateDir, StateError
+
+MAX_LINE = 64 * 1024
+READ_SIZE = 1 << 16
+
+
+class HelperMode(Protocol):
+    name: ClassVar[str]
+
+    def answers(self, warning_url: bytes) -> tuple[bytes, bytes]:
+        """(answer for a listed URL, answer for an unlisted one), without channel/newline."""
+        ...
+
+
+class RewriteMode:
+    name: ClassVar[str] = "rewrite"
+
+    def answers(self, warning_url: bytes) -> tuple[bytes, bytes]:
+        return b"OK rewrite-url=" + warning_url, b"ERR"
+
+
+class RedirectMode:
+    name: ClassVar[str] = "redirect"
+
+    def answers(self, warning_url: bytes) -> tuple[bytes, bytes]:
+        return b"OK status=302 url=" + warning_url, b"ERR"
+
+
+class AclMode:
+    name: ClassVar[str] = "acl"
+
+    def answers(self, warning_url: bytes) -> tuple[bytes, bytes]:
+        return b"OK", b"ERR"
+
+
+MODES: dict[str, HelperMode] = {}
+for _mode in (RewriteMode(), RedirectMode(), AclMode()):
+    if _mode.name in MODES:
+        raise ValueError(f"duplicate helper mode {_mode.name!r}")
+    MODES[_mode.name] = _mode
+
+
+def log(message: str) -> None:
+    with contextlib.suppress(OSError):
+        os.write(2, f"childsafe-squid-helper: {message}\n".encode("utf-8", "replace"))
+
+
+def check_warning_url(url: str) -> bytes:
+    raw = url.encode("utf-8", "strict")
+    if not url.startswith(("http://", "https://")) or any(b <= 0x20 or b == 0x22 for b in raw):
+        raise ValueError("warning URL must be an http(s) URL without spaces or quotes")
+    return raw
+
+
+class ListHolder:
+    """Holds the current `Matcher`; `reload()` swaps it with one reference assignment."""
+
+    def __init__(self, state: StateDir, interval: float = 5.0) -> None:
+        self.state = state
+        self.interval = interval
+        self.matcher = Matcher.empty()
+        self.force = True
+        self._stamp: tuple[int, int, int] | None = None
+        self._next = 0.0
+
+    def maybe_reload(self) -> None:
+        now = time.monotonic()
+        if not self.force and now < self._next:
+            return
+        self._next = now + self.interval
+        try:
+            st = os.stat(self.state.current_path)
+            stamp: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_ino, st.st_size)
+        except OSError:
+            stamp = None
+        if stamp == self._stamp and not self.force:
+            return
+        self.force = False
+        self._stamp = stamp
+        try:
+            snap = self.state.current()
+            if snap is None:
+                log(f"no list in {self.state.path} yet: passing all traffic")
+                return
+            matcher = Matcher(snap)
+        except (StateError, ListError, OSError) as exc:
+            log(f"keeping list {self.matcher.seq}: cannot load new list: {exc}")
+            return
+        self.matcher = matcher
+        log(f"list {matcher.seq} loaded ({matcher.size} hashed expressions)")
+
+
+@dataclass
+class Answerer:
+    """Turns complete request lines into answer bytes (pure apart from the matcher cache)."""
+
+    blocked: bytes
+    passed: bytes
+    channels: str = "auto"  # "auto", "on", "off"
+
+    def __call__(self, lines: list[bytes], matcher: Matcher) -> bytes:
+        listed = matcher.listed
+        blocked = self.blocked + b"\n"
+        passed = self.passed + b"\n"
+        auto = self.channels == "auto"
+        on = self.channels == "on"
+        out = []
+        for line in lines:
+            parts = line.split(None, 2)
+            if not parts:
+                out.append(b'BH message="empty request"\n')
+                continue
+            first = parts[0]
+            if (on or auto) and first.isdigit() and (len(parts) > 1 or auto):
+                ch = first + b" "
+                if len(parts) == 1:
+                    out.append(ch + b'BH message="no URL"\n')
+                    continue
+                url = parts[1]
+            elif on:
+                out.append(b'BH message="missing channel id"\n')
+                continue
+            else:
+                ch = b""
+                url = first
+            try:
+                out.append(ch + (blocked if listed(url) else passed))
+            except Exception as exc:  # never let one request kill the helper
+                log(f"internal error on a request: {exc!r}")
+                out.append(ch + b'BH message="internal error"\n')
+        return b"".join(out)
+
+    def overlong(self, head: bytes) -> bytes:
+        parts = head.split(None, 1)
+        ch = parts[0] + b" " if parts and parts[0].isdigit() and self.channels != "off" else b""
+        return ch + b'BH message="request line too long"\n'
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def serve(holder: ListHolder, answerer: Answerer, in_fd: int = 0, out_fd: int = 1) -> None:
+    """Answer requests until EOF on `in_fd`."""
+
+    def on_hup(signum, frame) -> None:
+        holder.force = True
+
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, on_hup)
+    buf = b""
+    discarding: bytes | None = None  # head of an overlong line being skipped
+    while True:
+        holder.maybe_reload()
+        chunk = os.read(in_fd, READ_SIZE)
+        if not chunk:
+            return
+        if discarding is not None:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                continue
+            _write_all(out_fd, answerer.overlong(discarding))
+            discarding, chunk = None, chunk[nl + 1 :]
+        lines = (buf + chunk).split(b"\n") if buf else chunk.split(b"\n")
+        buf = lines.pop()
+        out = answerer(lines, holder.matcher) if lines else b""
+        if len(buf) > MAX_LINE:
+            discarding, buf = buf[:64], b""
+        if out:
+            _write_all(out_fd, out)
+
+
+def main(
+    state: str,
+    warning_url: str,
+    mode: str = "rewrite",
+    reload_interval: float = 5.0,
+    channels: str = "auto",
+) -> int:
+    """Entry point used by the CLI; returns the exit status."""
+    try:
+        url = check_warning_url(warning_url)
+    except ValueError as exc:
+        log(str(exc))
+        return 2
+    if mode not in MODES or channels not in ("auto", "on", "off"):
+        log(f"unknown mode {mode!r} or channels {channels!r}")
+        return 2
+    blocked, passed = MODES[mode].answers(url)
+    holder = ListHolder(StateDir(state), reload_interval)
+    try:
+        serve(holder, Answerer(blocked, passed, channels))
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        return 0
+    return 0
+
