@@ -38,10 +38,10 @@ def seed_agencies(session: Session, table_text: str | None = None) -> tuple[int,
     existing = {row.country: row for row in session.scalars(select(JurisdictionRow))}
     all_rows = [*routing.jurisdictions.values(), routing.fallback]
     for j in all_rows:
-        row = existing.get(j.country) or JurisdictionRow(country=j.country)
-        row.agency_id = by_code[j.agency_code].id
-        row.emergency_number, row.help_line = j.emergency_number, j.help_line
-        session.add(row)
+        jrow = existing.get(j.country) or JurisdictionRow(country=j.country)
+        jrow.agency_id = by_code[j.agency_code].id
+        jrow.emergency_number, jrow.help_line = j.emergency_number, j.help_line
+        session.add(jrow)
     session.flush()
     return len(agencies), len(all_rows)
 
@@ -65,7 +65,8 @@ def get_by_code(session: Session, code: str) -> AgencyRow:
 def route_country(session: Session, country: str) -> tuple[Jurisdiction, AgencyRow]:
     """Who receives a report from `country`; no member agency -> the INTERPOL fallback row."""
     code = normalize_country(country)
-    row = session.get(JurisdictionRow, code) or session.get(JurisdictionRow, FALLBACK_COUNTRY)
+    row: JurisdictionRow | None = (session.get(JurisdictionRow, code)
+                                   or session.get(JurisdictionRow, FALLBACK_COUNTRY))
     if row is None:
         raise NotFound("No agencies are seeded; run `childsafe admin migrate --seed`.")
     agency = session.get(AgencyRow, row.agency_id)

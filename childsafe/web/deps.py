@@ -28,16 +28,16 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def now_of(request: Request) -> datetime:
     """The app's clock (UTC); tests replace it to step through idle and absolute timeouts."""
-    return request.app.state.clock()  # type: ignore[no-any-return]
+    return request.app.state.clock()
 
 
 def db_of(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def get_session(request: Request) -> Iterator[Session]:
