@@ -174,6 +174,8 @@ def classify(flow: Flow, answers: Mapping[str, Any], lang: str = "en", *,
     country = country_of(flow, answers)
     jurisdiction = routing.route(country) if routing and country else None
     outcome = flow.outcomes[chosen.category]
+    if not provider and flow.provider_question:
+        provider = answers.get(flow.provider_question) or None
     immediate = answers.get(flow.emergency_question) is True
     number = (jurisdiction.emergency_number if jurisdiction else "") or \
         flow.emergency_unknown_number.render(lang, audience)

@@ -65,6 +65,10 @@ def parse_flow(raw: Any, *, source: str = "flow") -> Flow:
     if audience_q is not None:
         _check_audience_question(questions.get(str(audience_q)), str(audience_q), p)
 
+    provider_q = raw.get("provider_question")
+    if provider_q is not None and (str(provider_q) not in questions
+                                   or questions[str(provider_q)].type != "short_text"):
+        p.append(f"provider_question: {provider_q!r} must be a short_text question")
     if start in questions:
         _check_graph(questions, start, p)
     signposts = {str(k): parse_text(v, f"signposts.{k}", langs, p)
@@ -77,7 +81,8 @@ def parse_flow(raw: Any, *, source: str = "flow") -> Flow:
                 questions=questions, emergency_question=emergency_q, emergency_notice=notice,
                 emergency_unknown_number=unknown_number,
                 audience_question=str(audience_q) if audience_q is not None else None,
-                rules=rules, outcomes=outcomes, signpost_texts=signposts, title=title)
+                rules=rules, outcomes=outcomes, signpost_texts=signposts, title=title,
+                provider_question=str(provider_q) if provider_q is not None else None)
 
 
 def _parse_questions(raw: Any, langs: tuple[str, ...], p: list[str]) -> dict[str, Question]:

@@ -112,6 +112,7 @@ class Flow:
     rules: tuple[Rule, ...]
     outcomes: Mapping[Category, Outcome]
     signpost_texts: Mapping[str, Text] = field(default_factory=dict)
+    provider_question: str | None = None  # its answer names the app in signposts
     title: Text | None = None
 
     @property
