@@ -25,6 +25,7 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FUTURE_TOLERANCE = timedelta(days=1)  # the reporter's clock and time zone are unknown
 OLDEST = timedelta(days=366 * 30)
+FURTHEST = timedelta(days=366 * 2)  # for "any" dates, e.g. a planned meeting
 
 
 class AnswerType(Protocol):
@@ -162,7 +163,8 @@ class DateTime:
         except ValueError:
             raise AnswerError(question.id, message("date_time", lang),
                               reason="invalid_date") from None
-        if moment > now + FUTURE_TOLERANCE:
+        ahead = FURTHEST if question.dates == "any" else FUTURE_TOLERANCE
+        if moment > now + ahead:
             raise AnswerError(question.id, message("future", lang), reason="future")
         if moment < now - OLDEST:
             raise AnswerError(question.id, message("too_old", lang), reason="too_old")

@@ -112,6 +112,9 @@ def _parse_questions(raw: Any, langs: tuple[str, ...], p: list[str]) -> dict[str
             p.append(f"{where}.options: a {kind} question needs at least two options")
         if not ANSWER_TYPES.get(kind).has_options and options:
             p.append(f"{where}.options: a {kind} question takes no options")
+        dates = str(q.get("dates", "past"))
+        if dates not in ("past", "any"):
+            p.append(f"{where}.dates: expected 'past' or 'any'")
         branches = []
         for j, b in enumerate(q.get("next") or []):
             if not isinstance(b, Mapping) or "goto" not in b or "when" not in b:
@@ -123,7 +126,7 @@ def _parse_questions(raw: Any, langs: tuple[str, ...], p: list[str]) -> dict[str
             id=qid, type=kind, text=parse_text(q.get("text"), f"{where}.text", langs, p),
             help=parse_text(q["help"], f"{where}.help", langs, p) if "help" in q else None,
             options=options, required=bool(q.get("required", True)),
-            max_length=int(q.get("max_length", 500)), branches=tuple(branches),
+            max_length=int(q.get("max_length", 500)), dates=dates, branches=tuple(branches),
             default_next=str(q.get("default", END)))
     return out
 

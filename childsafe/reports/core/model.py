@@ -60,6 +60,7 @@ class Question:
     options: tuple[Option, ...] = ()
     required: bool = True
     max_length: int = 500
+    dates: str = "past"  # date_time only: "past" (something that happened) or "any"
     branches: tuple[Branch, ...] = ()
     default_next: str = END
 
