@@ -20,7 +20,7 @@ from childsafe.core.crypto import Keyring, open_sealed, seal
 from childsafe.core.errors import Conflict, InvalidInput, NotFound
 from childsafe.core.permissions import Role, parse_roles
 from childsafe.core.principal import Principal
-from childsafe.store import audit
+from childsafe.store import audit, outbox
 from childsafe.store.models import AgencyRow, SessionRow, UserRow, utcnow
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -37,6 +37,13 @@ def normalize_username(value: str) -> str:
         raise InvalidInput("Username must be 3-64 characters: a-z, 0-9, '.', '_' or '-'.",
                            field="username")
     return name
+
+
+def notify_user(session: Session, user: UserRow, subject: str, body: str, key: str) -> None:
+    """Queue a notice to the user's own address; it leaves only if the transaction commits."""
+    if user.email:
+        outbox.enqueue(session, "mail.send", {"to": user.email, "subject": subject, "body": body},
+                       f"user:{user.id}:{key}")
 
 
 def create_user(session: Session, *, agency: AgencyRow, username: str, display_name: str,
@@ -61,6 +68,9 @@ def create_user(session: Session, *, agency: AgencyRow, username: str, display_n
     audit.append(session, AuditEvent("user.create", actor=actor, agency=agency.code,
                                      object_type="user", object_id=str(row.id),
                                      detail={"username": name, "roles": row.roles}))
+    notify_user(session, row, "Your childsafe account",
+                f"An account '{name}' was created for you. At your first login you will set up "
+                "two-factor authentication with an authenticator app.", "created")
     return row
 
 
@@ -99,6 +109,10 @@ def _count_failure(session: Session, user: UserRow, now: datetime, policy: Secur
                                          agency=_agency_code(session, user), object_type="user",
                                          object_id=str(user.id),
                                          detail={"until": state.locked_until.isoformat()}))
+        notify_user(session, user, "Your childsafe account was locked",
+                    f"After {policy.max_failures} failed login attempts your account is locked "
+                    f"until {state.locked_until:%Y-%m-%d %H:%M} UTC. If this was not you, tell "
+                    "your agency administrator now.", f"locked:{state.locked_until.isoformat()}")
 
 
 def check_password(session: Session, username: str, password: str, *, now: datetime,
@@ -258,6 +272,10 @@ def reset_mfa(session: Session, user: UserRow, *, actor: str) -> None:
     """Forget the second factor; the user must enrol again at next login."""
     user.totp_secret_enc, user.totp_enrolled, user.totp_last_step = None, False, None
     end_all_sessions(session, user)
+    notify_user(session, user, "Your two-factor authentication was reset",
+                "An administrator reset your second factor. At your next login you will set up "
+                "a new authenticator. If you did not ask for this, tell your agency "
+                "administrator now.", f"mfa_reset:{utcnow().isoformat()}")
     audit.append(session, AuditEvent("user.mfa_reset", actor=actor,
                                      agency=_agency_code(session, user), object_type="user",
                                      object_id=str(user.id)))

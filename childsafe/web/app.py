@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
@@ -15,7 +15,8 @@ from childsafe import __version__
 from childsafe.config import Settings
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
-from childsafe.web import api, auth_pages, console, ops, problems
+from childsafe.web import api, auth_pages, console, officers_admin, ops, problems
+from childsafe.web.deps import read_csrf_field
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 HERE = Path(__file__).parent
@@ -29,7 +30,8 @@ problem details (`application/problem+json`) with a stable `code`.
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="childsafe", version=__version__, description=DESCRIPTION,
-                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(read_csrf_field)])
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth_pages.router)
     app.include_router(console.router)
+    app.include_router(officers_admin.router)
     app.include_router(api.router)
     app.include_router(ops.router)
     logging.getLogger("childsafe").setLevel(logging.INFO)

@@ -79,6 +79,15 @@ def check_csrf(request: Request, binding: str | None, presented: str | None) -> 
                                "Reload the page and try again.")
 
 
+async def read_csrf_field(request: Request) -> None:
+    """App-wide: lift the `csrf` form field where the officer rule can check it (fail closed)."""
+    if request.method in UNSAFE_METHODS and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get("csrf")
+        request.state.csrf_field = value if isinstance(value, str) else None
+
+
 class _Rule:
     """A dependency that also names the rule, so routes can be checked for one."""
 
@@ -103,10 +112,10 @@ class _Officer(_Rule):
             raise LoginRequired("/login")
         principal = accounts.principal_for(session, console.user)
         if request.method in UNSAFE_METHODS:
-            # Forms send the token as a field (read by the view), fetch() as a header.
-            header = request.headers.get("x-csrf-token")
-            if header is not None or request.url.path.startswith("/api/"):
-                check_csrf(request, console.row.csrf_secret, header)
+            # fetch() sends the token as a header, forms as a field; neither: refused.
+            presented = request.headers.get("x-csrf-token") or getattr(
+                request.state, "csrf_field", None)
+            check_csrf(request, console.row.csrf_secret, presented)
         if not principal.can(self.permission):  # type: ignore[arg-type]
             raise PermissionDenied("Your role does not allow this.")
         request.state.console = console

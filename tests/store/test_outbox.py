@@ -34,3 +34,25 @@ def test_failed_delivery_is_retried_later(db):
     with db.transaction() as s:
         assert outbox.pending_count(s) == 1
         assert outbox.claim(s) == []  # backed off, not due yet
+
+
+def test_account_notices_go_through_the_outbox(db, make_officer):
+
+    from childsafe.core.accounts import SecurityPolicy
+    from childsafe.store import accounts
+    from childsafe.store.models import utcnow
+
+    make_officer("notice.me")
+    now = utcnow()
+    for _ in range(5):
+        with db.transaction() as s:
+            accounts.check_password(s, "notice.me", "wrong-password-x", now=now,
+                                    policy=SecurityPolicy())
+    with db.transaction() as s:
+        accounts.reset_mfa(s, accounts.get_user(s, "notice.me"), actor="test")
+    sender = MemorySender()
+    drain_once(db, default_handlers(sender))
+    subjects = [m.subject for m, _ in sender.outbox]
+    assert subjects == ["Your childsafe account", "Your childsafe account was locked",
+                        "Your two-factor authentication was reset"]
+    assert all(m.to == "notice.me@example.com" for m, _ in sender.outbox)
