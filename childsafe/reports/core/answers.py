@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from childsafe.core.registry import Registry
 from childsafe.reports.core.countries import normalize_country_code
@@ -30,7 +30,7 @@ FURTHEST = timedelta(days=366 * 2)  # for "any" dates, e.g. a planned meeting
 
 class AnswerType(Protocol):
     name: str
-    has_options: ClassVar[bool]
+    has_options: bool
 
     def clean(self, question: Question, raw: Any, lang: str, now: datetime) -> Any:
         """Return the clean value of a non-empty raw answer or raise `AnswerError`."""
@@ -182,7 +182,9 @@ class Country:
         return code
 
 
-for _type in (SingleChoice(), MultiChoice(), YesNo(), ShortText(), DateTime(), Country()):
+_BUILT_IN: tuple[AnswerType, ...] = (SingleChoice(), MultiChoice(), YesNo(), ShortText(),
+                                     DateTime(), Country())
+for _type in _BUILT_IN:
     ANSWER_TYPES.register(_type)
 
 

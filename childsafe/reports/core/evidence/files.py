@@ -46,13 +46,12 @@ class FileType(Protocol):
 FILE_TYPES: Registry[FileType] = Registry("evidence file type")
 
 
-@dataclass(frozen=True)
 class Png:
-    name: str = "png"
-    mime: str = "image/png"
+    name = "png"
+    mime = "image/png"
     extensions: tuple[str, ...] = ("png",)
     aliases: tuple[str, ...] = ()
-    max_bytes: int = 20 * MiB
+    max_bytes = 20 * MiB
     SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
     def matches(self, data: bytes) -> bool:
@@ -80,13 +79,12 @@ class Png:
         return "the PNG is truncated (no IEND chunk)"
 
 
-@dataclass(frozen=True)
 class Jpeg:
-    name: str = "jpeg"
-    mime: str = "image/jpeg"
+    name = "jpeg"
+    mime = "image/jpeg"
     extensions: tuple[str, ...] = ("jpg", "jpeg")
     aliases: tuple[str, ...] = ("image/jpg", "image/pjpeg")
-    max_bytes: int = 20 * MiB
+    max_bytes = 20 * MiB
 
     def matches(self, data: bytes) -> bool:
         return data.startswith(b"\xff\xd8\xff")
@@ -97,13 +95,12 @@ class Jpeg:
         return None
 
 
-@dataclass(frozen=True)
 class Gif:
-    name: str = "gif"
-    mime: str = "image/gif"
+    name = "gif"
+    mime = "image/gif"
     extensions: tuple[str, ...] = ("gif",)
     aliases: tuple[str, ...] = ()
-    max_bytes: int = 20 * MiB
+    max_bytes = 20 * MiB
 
     def matches(self, data: bytes) -> bool:
         return data[:6] in (b"GIF87a", b"GIF89a")
@@ -119,13 +116,12 @@ class Gif:
         return None
 
 
-@dataclass(frozen=True)
 class Pdf:
-    name: str = "pdf"
-    mime: str = "application/pdf"
+    name = "pdf"
+    mime = "application/pdf"
     extensions: tuple[str, ...] = ("pdf",)
     aliases: tuple[str, ...] = ("application/x-pdf",)
-    max_bytes: int = 20 * MiB
+    max_bytes = 20 * MiB
 
     def matches(self, data: bytes) -> bool:
         return data.startswith(b"%PDF-")
@@ -140,15 +136,14 @@ class Pdf:
         return None
 
 
-@dataclass(frozen=True)
 class Txt:
     """The fallback: any valid UTF-8 without NUL that matched no binary signature."""
 
-    name: str = "txt"
-    mime: str = "text/plain"
+    name = "txt"
+    mime = "text/plain"
     extensions: tuple[str, ...] = ("txt",)
     aliases: tuple[str, ...] = ("text/csv", "text/markdown")
-    max_bytes: int = 2 * MiB
+    max_bytes = 2 * MiB
 
     def matches(self, data: bytes) -> bool:
         if b"\x00" in data:
@@ -163,7 +158,8 @@ class Txt:
         return None
 
 
-for _kind in (Png(), Jpeg(), Gif(), Pdf(), Txt()):  # order matters: text is the fallback
+_BUILT_IN: tuple[FileType, ...] = (Png(), Jpeg(), Gif(), Pdf(), Txt())  # text last: fallback
+for _kind in _BUILT_IN:
     FILE_TYPES.register(_kind)
 
 MAX_FILE_BYTES = max(t.max_bytes for t in FILE_TYPES)
