@@ -7,6 +7,7 @@ not in front of a reporter.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -14,8 +15,10 @@ from typing import Any
 import yaml
 
 from childsafe.reports.core.contacts import Routing
+from childsafe.reports.core.countries import parse_country_names
 from childsafe.reports.core.errors import FlowError
 from childsafe.reports.core.flow import parse_flow
+from childsafe.reports.core.i18n import LANGUAGES, pick_language
 from childsafe.reports.core.model import Flow
 from childsafe.reports.core.tips import Guide, TipSheet, parse_guide, parse_tips
 
@@ -64,6 +67,23 @@ def load_routing() -> Routing:
     return parse_vgt_table(text)[1]
 
 
+@cache
+def _country_names() -> dict[str, dict[str, str]]:
+    return parse_country_names(_read_yaml("data", "countries"), LANGUAGES)
+
+
+def _sort_key(name: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFD", name)
+                   if not unicodedata.combining(ch)).casefold()
+
+
+@cache
+def country_choices(lang: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) pairs for the country question, sorted by name in `lang`."""
+    names = _country_names()[pick_language(lang)]
+    return tuple(sorted(names.items(), key=lambda item: _sort_key(item[1])))
+
+
 def check_all() -> None:
     """Load every data file once; call at start-up so broken data stops the server."""
     for name in flow_names():
@@ -71,3 +91,4 @@ def check_all() -> None:
     load_tips()
     for guide in GUIDES:
         load_guide(guide)
+    _country_names()

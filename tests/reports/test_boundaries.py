@@ -30,8 +30,8 @@ def test_core_imports_nothing_that_does_io():
                 raise AssertionError(f"{path.name} opens a file")
 
 
-def test_no_module_over_400_lines():
-    for path in (CORE.parent).rglob("*.py"):
+def test_no_core_module_over_400_lines():
+    for path in [*CORE.rglob("*.py"), CORE.parent / "catalog.py"]:
         assert len(path.read_text().splitlines()) <= 400, path
 
 

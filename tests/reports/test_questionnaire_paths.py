@@ -68,7 +68,7 @@ def walk_as_wizard(flow, answers: dict[str, Any], lang: str, now) -> list[str]:
     while True:
         s = step(flow, given, lang, now=now)
         assert s.error is None
-        if s.done:
+        if s.question is None:
             return asked
         asked.append(s.question.id)
         given[s.question.id] = answers.get(s.question.id, "")
@@ -106,7 +106,7 @@ def test_every_branch(flow, routing, now, lang, audience, name, rest, category, 
 def test_emergency_branch(flow, routing, now, lang, audience, country, number):
     # shown at once: the step right after "yes" is already marked immediate
     first = step(flow, {"danger": "yes"}, lang, now=now)
-    assert first.immediate and first.question.id == "who"
+    assert first.immediate and first.question is not None and first.question.id == "who"
     answers = full(audience, SCENARIOS[0][1], danger="yes", country=country)
     c = evaluate(flow, answers, lang, now=now, routing=routing).classification
     assert c.immediate

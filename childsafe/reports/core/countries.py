@@ -33,3 +33,23 @@ def normalize_country_code(value: object) -> str | None:
     code = value.strip().upper()
     code = ALIASES.get(code, code)
     return code if code in ISO_COUNTRIES else None
+
+
+def parse_country_names(raw: object, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """`{lang: {code: name}}` from the packaged names file; every assigned code in every
+    language, so the country question's list is never partial. Raises ValueError."""
+    names = raw.get("names") if isinstance(raw, dict) else None
+    if not isinstance(names, dict):
+        raise ValueError("country names: expected a 'names' mapping")
+    missing = ISO_COUNTRIES - set(names)
+    extra = set(names) - ISO_COUNTRIES
+    if missing or extra:
+        raise ValueError(f"country names: missing {sorted(missing)}, unknown {sorted(extra)}")
+    out: dict[str, dict[str, str]] = {lang: {} for lang in languages}
+    for code, by_lang in names.items():
+        for lang in languages:
+            name = by_lang.get(lang) if isinstance(by_lang, dict) else None
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"country names: {code} has no {lang!r} name")
+            out[lang][code] = name
+    return out
