@@ -30,14 +30,15 @@ def candidates(q: Question) -> list[Any]:
 def all_paths(flow: Flow, now, given: dict[str, Any]) -> Iterator[dict[str, Any]]:
     s = step(flow, given, now=now)
     assert s.error is None
-    if s.done:
+    if s.question is None:
         yield dict(given)
         return
-    choices = candidates(s.question)
-    if s.question.id == "who":
+    question = s.question
+    choices = candidates(question)
+    if question.id == "who":
         choices = ["young_person"]  # audiences change wording only; covered elsewhere
     for value in choices:
-        yield from all_paths(flow, now, {**given, s.question.id: value})
+        yield from all_paths(flow, now, {**given, question.id: value})
 
 
 def test_every_path(flow, now):

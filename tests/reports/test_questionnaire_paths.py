@@ -64,7 +64,7 @@ def full(audience: str, rest: dict[str, Any], *, danger: str = "no",
 def walk_as_wizard(flow, answers: dict[str, Any], lang: str, now) -> list[str]:
     """Answer one question per page, as the no-JS wizard does; return the ids asked."""
     given: dict[str, Any] = {}
-    asked = []
+    asked: list[str] = []
     while True:
         s = step(flow, given, lang, now=now)
         assert s.error is None
