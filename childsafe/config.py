@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(12, ge=1)
     max_request_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     trusted_proxies: list[str] = Field(default_factory=list)
+    rate_limiter: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    reports_per_ip_per_hour: int = Field(20, ge=1)
+    reports_per_contact_per_day: int = Field(10, ge=1)
+    evidence_per_report_per_day: int = Field(50, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -89,8 +94,18 @@ class Settings(BaseSettings):
         return path
 
     @cached_property
-    def secret_key(self) -> bytes:
-        """HMAC key for CSRF tokens, derived from the active encryption key."""
+    def verification_key(self) -> bytes:
+        """HMAC key for reporter verification codes and contact keys (not in the database).
+
+        Derived from the keyring's first key, which rotation keeps, so codes and contact keys
+        stay valid across `rotate-keys`."""
         import hashlib
         ring = self.keyring
-        return hashlib.sha256(b"childsafe-csrf|" + ring.keys[ring.active]).digest()
+        return hashlib.sha256(b"childsafe-verify|" + ring.keys[min(ring.keys)]).digest()
+
+    @cached_property
+    def secret_key(self) -> bytes:
+        """HMAC key for CSRF tokens, derived from the keyring's first (never rotated out) key."""
+        import hashlib
+        ring = self.keyring
+        return hashlib.sha256(b"childsafe-csrf|" + ring.keys[min(ring.keys)]).digest()

@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
+from childsafe.core.crypto import Keyring
 from childsafe.core.registry import Registry
 from childsafe.mail import Mail, MailSender
 from childsafe.store import outbox
 from childsafe.store.db import Database
+from childsafe.store.models import utcnow
 
 MAIL_TOPIC = "mail.send"
 
@@ -47,7 +50,8 @@ class DrainResult:
     retried: int = 0
 
 
-def drain_once(db: Database, handlers: Registry[OutboxHandler], *, limit: int = 100) -> DrainResult:
+def drain_once(db: Database, handlers: Registry[OutboxHandler], *, limit: int = 100,
+               keyring: Keyring | None = None) -> DrainResult:
     """Deliver due messages, one transaction each; a failing handler schedules a retry."""
     sent = retried = 0
     for _ in range(limit):
@@ -57,7 +61,8 @@ def drain_once(db: Database, handlers: Registry[OutboxHandler], *, limit: int = 
                 break
             message = batch[0]
             try:
-                handlers.get(message.topic).handle(message.payload, message.idempotency_key)
+                payload = outbox.open_payload(message, keyring)
+                handlers.get(message.topic).handle(payload, message.idempotency_key)
             except Exception as exc:  # noqa: BLE001 - any failure is retried, never lost
                 outbox.mark_retry(session, message.id, f"{type(exc).__name__}: {exc}")
                 retried += 1
@@ -67,11 +72,24 @@ def drain_once(db: Database, handlers: Registry[OutboxHandler], *, limit: int = 
     return DrainResult(sent, retried)
 
 
+def housekeeping(db: Database, now: datetime) -> int:
+    """Periodic duties: delete reports never verified within 72 hours."""
+    from childsafe.reports.intake import purge_unverified
+
+    with db.transaction() as session:
+        return purge_unverified(session, now)
+
+
 def run_forever(db: Database, handlers: Registry[OutboxHandler], *, poll_seconds: float = 1.0,
                 should_stop: Callable[[], bool] = lambda: False,
-                on_result: Callable[[DrainResult], None] | None = None) -> None:
+                on_result: Callable[[DrainResult], None] | None = None,
+                keyring: Keyring | None = None) -> None:
+    last_housekeeping = 0.0
     while not should_stop():
-        result = drain_once(db, handlers)
+        if time.monotonic() - last_housekeeping > 60:
+            housekeeping(db, utcnow())
+            last_housekeeping = time.monotonic()
+        result = drain_once(db, handlers, keyring=keyring)
         if on_result is not None and (result.sent or result.retried):
             on_result(result)
         if not result.sent:

@@ -20,7 +20,7 @@ from childsafe.config import Settings
 from childsafe.core.crypto import Keyring, new_keyring
 from childsafe.store import agencies, migrate
 from childsafe.store.db import Database, make_engine
-from childsafe.store.models import Base
+from childsafe.store.schema import metadata as schema_metadata
 from tests.helpers import Clock, OfficerFactory
 
 PG_ADMIN_URL = os.environ.get("CHILDSAFE_TEST_PG_URL",
@@ -63,7 +63,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _truncate_pg(url: str) -> None:
     engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    tables = ", ".join(f'"{t.name}"' for t in reversed(schema_metadata.sorted_tables))
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

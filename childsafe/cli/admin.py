@@ -8,16 +8,14 @@ import os
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import select
 
 from childsafe.cli.common import console, fail, load_settings, transaction
 from childsafe.core.audit import AuditEvent
-from childsafe.core.crypto import new_keyring, rewrap
+from childsafe.core.crypto import new_keyring
 from childsafe.core.errors import DomainError
 from childsafe.core.permissions import PROVIDER_SCOPES, Role
-from childsafe.store import accounts, agencies, audit, migrate, providers
+from childsafe.store import accounts, agencies, audit, encrypted, migrate, providers
 from childsafe.store.db import make_engine
-from childsafe.store.models import UserRow
 
 app = typer.Typer(help="Administer keys, schema, agencies, officers, providers and the audit log.",
                   no_args_is_help=True)
@@ -227,15 +225,11 @@ def rotate_keys(key_id_: str = typer.Option("", "--key-id", help="Id for the new
     except DomainError as exc:
         fail(exc.detail)
     with transaction(settings) as session:
-        rows = list(session.scalars(select(UserRow).where(UserRow.totp_secret_enc.is_not(None))))
         with _progress() as progress:
-            task = progress.add_task("Re-wrapping data keys", total=len(rows))
-            for row in rows:
-                assert row.totp_secret_enc is not None
-                row.totp_secret_enc = rewrap(ring, row.totp_secret_enc, f"user:{row.id}:totp")
-                progress.advance(task)
+            task = progress.add_task("Re-wrapping data keys", total=encrypted.total(session))
+            done = encrypted.rewrap_all(session, ring, lambda _n: progress.advance(task))
         audit.append(session, AuditEvent("keys.rotate", actor="cli",
-                                         detail={"active": ring.active, "rewrapped": len(rows)}))
+                                         detail={"active": ring.active, "rewrapped": done}))
         # The new keyring must be on disk before the re-wrapped rows commit.
         settings.write_keyring(ring)
-    console.print(f"Active key is now {ring.active}; re-wrapped {len(rows)} value(s).")
+    console.print(f"Active key is now {ring.active}; re-wrapped {done} value(s).")

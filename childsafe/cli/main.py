@@ -98,7 +98,8 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     """Deliver queued side effects (mail, later webhooks and police referrals) from the outbox."""
     from childsafe.mail import mail_senders
     from childsafe.store.db import Database
-    from childsafe.worker import default_handlers, drain_once, run_forever
+    from childsafe.store.models import utcnow
+    from childsafe.worker import default_handlers, drain_once, housekeeping, run_forever
 
     settings = load_settings()
     sender = mail_senders(settings.smtp_host, settings.smtp_port, settings.mail_from).get(
@@ -107,10 +108,12 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     db = Database(settings.effective_database_url)
     if once:
         try:
-            result = drain_once(db, handlers, limit=10_000)
+            purged = housekeeping(db, utcnow())
+            result = drain_once(db, handlers, limit=10_000, keyring=settings.keyring)
         finally:
             db.dispose()
-        console.print(f"sent {result.sent}, retrying later {result.retried}")
+        console.print(f"sent {result.sent}, retrying later {result.retried}; "
+                      f"purged {purged} unverified report(s)")
         return
     stopping = False
 
@@ -122,6 +125,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     signal.signal(signal.SIGINT, _stop)
     console.print("worker running; Ctrl-C to stop")
     run_forever(db, handlers, poll_seconds=poll, should_stop=lambda: stopping,
+                keyring=settings.keyring,
                 on_result=lambda r: console.print(f"sent {r.sent}, retrying later {r.retried}"))
     db.dispose()
 

@@ -228,3 +228,221 @@ def _deliver(session: Session, report: ReportRow, agency: AgencyRow, title: str,
     report.case_id = case.id
     session.add(ReportUpdateRow(report_id=report.id, kind="status", body="with_officers",
                                 created_at=now))
+
+
+CATEGORY_LABELS = {
+    "grooming": "Online enticement / grooming",
+    "image_request": "Request for sexual images",
+    "sextortion": "Threats over an image (sextortion)",
+    "meeting_pressure": "Pressure to meet",
+    "sexual_talk": "Sexual talk to a child",
+    "unsolicited_material": "Unsolicited sexual material sent to a child",
+    "indecent_images_seen": "Indecent images of a child seen",
+}
+
+_MAIL = {
+    "en": ("Confirm your report {reference}",
+           "Thank you for your report {reference}.\n\nTo send it to a child-protection officer, "
+           "confirm your email address: open\n{link}\nor type this code on the report page: "
+           "{code}\n\nThe code works for 24 hours. If you do not confirm within 72 hours, the "
+           "report is deleted. We ask for your details so officers can reach you and to stop "
+           "false reports.\nIf you did not make this report, ignore this message.\n"
+           "If someone is in danger now, call {emergency}."),
+    "fr": ("Confirmez votre signalement {reference}",
+           "Merci pour votre signalement {reference}.\n\nPour l'envoyer à un officier de "
+           "protection de l'enfance, confirmez votre adresse e-mail : ouvrez\n{link}\nou tapez "
+           "ce code sur la page du signalement : {code}\n\nLe code est valable 24 heures. Sans "
+           "confirmation sous 72 heures, le signalement est supprimé.\nSi vous n'avez pas fait "
+           "ce signalement, ignorez ce message.\nSi quelqu'un est en danger maintenant, appelez "
+           "le {emergency}."),
+}
+
+
+def _send_verification(session: Session, ctx: IntakeContext, report: ReportRow,
+                       reporter: Reporter, emergency: str, now: datetime) -> None:
+    secrets_, record = verification.issue(now, ctx.verification_key,
+                                          report_created_at=report.created_at)
+    report.ver_salt, report.ver_code_hash = record.salt, record.code_hash
+    report.ver_link_hash, report.ver_code_expires_at = record.link_hash, record.code_expires_at
+    report.ver_attempts = 0
+    if report.state == ReportState.AWAITING_VERIFICATION.value:
+        report.expires_at = record.report_expires_at
+    subject, body = _MAIL.get(report.language, _MAIL["en"])
+    link = f"{ctx.base_url.rstrip('/')}/report/verify/{report.id}/{secrets_.link_token}"
+    values = {"reference": report.reference, "link": link, "code": secrets_.code,
+              "emergency": emergency or "112"}
+    # The payload holds a live code: sealed at rest, opened only by the worker that sends it.
+    outbox.enqueue(session, "mail.send", {"to": reporter.email, "subject": subject.format(**values),
+                                          "body": body.format(**values)},
+                   f"report:{report.id}:verify:{record.salt[:16]}", keyring=ctx.keyring)
+
+
+def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
+                  reporter: Reporter, evidence: list[EvidenceItem], channel: Channel,
+                  now: datetime, provider: ProviderPrincipal | None = None,
+                  ip: str | None = None, suspects: list[SuspectRef] | None = None) -> Receipt:
+    """Persist a finished, in-scope report with its evidence, in the caller's transaction.
+
+    Raises InvalidInput for an out-of-scope result or too much evidence, RateLimited when the
+    button is being abused. Nothing is written unless everything is accepted.
+    """
+    if not result.classification.in_scope:
+        raise InvalidInput("This questionnaire result is out of scope: show the signposts "
+                           "instead of filing a report.", field="answers")
+    if len(evidence) > MAX_EVIDENCE_ITEMS:
+        raise InvalidInput(f"At most {MAX_EVIDENCE_ITEMS} evidence items per report.",
+                           field="evidence")
+    contact = contact_key(ctx, reporter)
+    _check_limits(ctx, ip, contact)
+    country = result.country or reporter.country
+    jurisdiction, agency = agencies.route_country(session, country)
+    immediate = result.classification.immediate
+    report_id = str(uuid.uuid4())
+    token = new_token()
+    awaiting = bool(reporter.email) and not immediate
+    report = ReportRow(
+        id=report_id, reference=_reference(),
+        state=(ReportState.AWAITING_VERIFICATION if awaiting else ReportState.WITH_OFFICERS).value,
+        agency_id=agency.id, immediate=immediate, category=result.classification.category.value,
+        country=jurisdiction.country, language=result.language,
+        audience=result.audience.value if result.audience else None, flow_id=result.flow_id,
+        flow_version=result.flow_version, flow_result=result.to_dict(), channel=channel.value,
+        provider_id=provider.provider_id if provider else None,
+        reporter_enc=seal(ctx.keyring, _reporter_json(reporter), f"report:{report_id}:reporter"),
+        contact_key=contact, has_email=bool(reporter.email),
+        status_token_digest=token_digest(token), ver_attempts=0, created_at=now, updated_at=now)
+    session.add(report)
+    session.flush()
+    rows = _store_evidence(session, ctx, report, evidence,
+                           source="provider" if provider else "reporter", now=now)
+    keys = dedup_keys([r.sha256 for r in rows], _suspects(evidence, suspects or []))
+    original = _find_duplicate(session, keys, now)
+    if original is not None:
+        report.duplicate_of = original.id
+    for key in keys:
+        session.add(DedupKeyRow(key=key, report_id=report.id, created_at=now))
+    audit.append(session, AuditEvent(
+        "report.receive", actor=provider.name if provider else "reporter", agency=agency.code,
+        object_type="report", object_id=report.id, ip=None,
+        detail={"channel": channel.value, "evidence": len(rows), "immediate": immediate,
+                "category": report.category, "duplicate_of": report.duplicate_of}))
+    if reporter.email:
+        _send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
+    if not awaiting:
+        _deliver(session, report, agency, _case_title(report), now)
+    session.flush()
+    return Receipt(report.id, report.reference, token, ReportState(report.state), immediate,
+                   agency.code, awaiting, report.duplicate_of,
+                   [{"id": r.id, "kind": r.kind, "sha256": r.sha256, "md5": r.md5,
+                     "size": r.size} for r in rows])
+
+
+def _case_title(report: ReportRow) -> str:
+    label = CATEGORY_LABELS.get(report.category, report.category.replace("_", " "))
+    return f"{label} — reported from {report.country}"
+
+
+def _record(report: ReportRow) -> verification.VerificationRecord:
+    if report.ver_salt is None or report.ver_code_hash is None or report.ver_link_hash is None \
+            or report.ver_code_expires_at is None:
+        raise InvalidInput("This report has no email address to confirm.", field="code")
+    return verification.VerificationRecord(
+        salt=report.ver_salt, code_hash=report.ver_code_hash, link_hash=report.ver_link_hash,
+        created_at=report.created_at, code_expires_at=report.ver_code_expires_at,
+        report_expires_at=report.expires_at or report.created_at + verification.REPORT_TTL,
+        attempts=report.ver_attempts, verified_at=report.verified_at)
+
+
+def report_by_status_token(session: Session, token: str) -> ReportRow:
+    if not token or len(token) > 100:
+        raise NotFound("No report with that link.")
+    report = session.scalar(select(ReportRow).where(
+        ReportRow.status_token_digest == token_digest(token)))
+    if report is None:
+        raise NotFound("No report with that link. It may have expired.")
+    return report
+
+
+def _apply_check(session: Session, report: ReportRow,
+                 outcome: tuple[verification.CheckResult, verification.VerificationRecord],
+                 now: datetime) -> verification.CheckResult:
+    result, record = outcome
+    report.ver_attempts, report.verified_at = record.attempts, record.verified_at
+    if result is verification.CheckResult.VERIFIED and report.state == \
+            ReportState.AWAITING_VERIFICATION.value:
+        report.expires_at = None
+        agency = session.get(AgencyRow, report.agency_id)
+        assert agency is not None
+        audit.append(session, AuditEvent("report.verified", actor="reporter", agency=agency.code,
+                                         object_type="report", object_id=report.id))
+        _deliver(session, report, agency, _case_title(report), now)
+    return result
+
+
+def verify_with_code(session: Session, ctx: IntakeContext, status_token: str, code: str,
+                     now: datetime) -> verification.CheckResult:
+    """Check a typed code; always persists the attempt (the caller commits, then reports)."""
+    report = report_by_status_token(session, status_token)
+    return _apply_check(session, report,
+                        verification.check_code(_record(report), code, now, ctx.verification_key),
+                        now)
+
+
+def verify_with_link(session: Session, ctx: IntakeContext, report_id: str, token: str,
+                     now: datetime) -> verification.CheckResult:
+    report = session.get(ReportRow, report_id[:36])
+    if report is None:
+        raise NotFound("This link is not valid or the report has expired.")
+    return _apply_check(session, report,
+                        verification.check_link(_record(report), token[:200], now,
+                                                ctx.verification_key), now)
+
+
+def add_evidence(session: Session, ctx: IntakeContext, report: ReportRow,
+                 items: list[EvidenceItem], *, now: datetime, source: str) -> list[EvidenceRow]:
+    """Append evidence to an existing report (never replacing any); audited."""
+    if not items:
+        raise InvalidInput("Add at least one item.", field="evidence")
+    if report.state == ReportState.CLOSED.value:
+        raise InvalidInput("This report is closed; please make a new report.")
+    count = session.scalar(select(func.count()).select_from(EvidenceRow)
+                           .where(EvidenceRow.report_id == report.id)) or 0
+    if count + len(items) > MAX_EVIDENCE_ITEMS * 3:
+        raise InvalidInput("This report already holds the most evidence it can.",
+                           field="evidence")
+    if not ctx.limiter.hit(f"evidence:{report.id}", limit=ctx.evidence_per_report_per_day,
+                           window_seconds=86400):
+        raise RateLimited("Too much evidence added to this report today; try again tomorrow.")
+    rows = _store_evidence(session, ctx, report, items, source=source, now=now)
+    agency = session.get(AgencyRow, report.agency_id)
+    audit.append(session, AuditEvent("evidence.add", actor=source,
+                                     agency=agency.code if agency else None,
+                                     object_type="report", object_id=report.id,
+                                     detail={"items": [r.id for r in rows]}))
+    report.updated_at = now
+    return rows
+
+
+def add_reporter_note(session: Session, report: ReportRow, text: str, now: datetime) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("Write something to add.", field="note")
+    if len(text.encode()) > 10_000:
+        raise InvalidInput("Notes may be at most 10,000 bytes.", field="note")
+    session.add(ReportUpdateRow(report_id=report.id, kind="reporter_note", body=text,
+                                created_at=now))
+    report.updated_at = now
+
+
+def purge_unverified(session: Session, now: datetime) -> int:
+    """Delete reports whose reporter never confirmed within 72 hours (with their evidence)."""
+    ids = list(session.scalars(select(ReportRow.id).where(
+        ReportRow.state == ReportState.AWAITING_VERIFICATION.value, ReportRow.expires_at <= now)))
+    if ids:
+        session.execute(delete(DedupKeyRow).where(DedupKeyRow.report_id.in_(ids)))
+        session.execute(delete(ReportUpdateRow).where(ReportUpdateRow.report_id.in_(ids)))
+        session.execute(delete(EvidenceRow).where(EvidenceRow.report_id.in_(ids)))
+        session.execute(delete(ReportRow).where(ReportRow.id.in_(ids)))
+        audit.append(session, AuditEvent("report.purge_unverified", actor="worker",
+                                         detail={"count": len(ids)}))
+    return len(ids)

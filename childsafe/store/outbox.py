@@ -6,6 +6,8 @@ delivery can be recognised by the receiver.
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from childsafe.core.crypto import Keyring, open_sealed, seal
 from childsafe.store.db import is_postgres
 from childsafe.store.models import OutboxRow, utcnow
 
@@ -29,8 +32,19 @@ class Message:
     attempts: int
 
 
-def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_key: str) -> bool:
-    """Queue a message in the caller's transaction; False if that key was queued before."""
+def _aad(topic: str, idempotency_key: str) -> str:
+    return f"outbox:{topic}:{idempotency_key}"
+
+
+def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_key: str, *,
+            keyring: Keyring | None = None) -> bool:
+    """Queue a message in the caller's transaction; False if that key was queued before.
+
+    With a keyring the payload is sealed at rest (for secrets such as verification codes).
+    """
+    if keyring is not None:
+        blob = seal(keyring, json.dumps(payload).encode(), _aad(topic, idempotency_key))
+        payload = {"sealed": base64.b64encode(blob).decode()}
     exists = session.scalar(select(OutboxRow.id).where(
         OutboxRow.topic == topic, OutboxRow.idempotency_key == idempotency_key))
     if exists is not None:
@@ -42,6 +56,15 @@ def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_k
     except IntegrityError:
         return False
     return True
+
+
+def open_payload(message: Message, keyring: Keyring | None) -> dict[str, Any]:
+    if "sealed" not in message.payload:
+        return message.payload
+    if keyring is None:
+        raise RuntimeError("a sealed outbox message needs the keyring to be opened")
+    blob = base64.b64decode(message.payload["sealed"])
+    return dict(json.loads(open_sealed(keyring, blob, _aad(message.topic, message.idempotency_key))))
 
 
 def claim(session: Session, *, limit: int = 50, now: datetime | None = None) -> list[Message]:

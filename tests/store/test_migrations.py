@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from childsafe.store import migrate
 from childsafe.store.db import make_engine
-from childsafe.store.models import Base
+from childsafe.store.schema import metadata as schema_metadata
 
 
 def _fresh_url(kind: str, tmp_path, pg_admin_url: str, name: str) -> str:
@@ -25,7 +25,7 @@ def _assert_schema_matches_models(url: str) -> None:
     engine = make_engine(url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
-                                Base.metadata)
+                                schema_metadata)
     engine.dispose()
     assert diff == [], f"models and migrations disagree: {diff}"
 

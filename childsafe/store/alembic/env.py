@@ -2,9 +2,9 @@
 
 from alembic import context
 
-from childsafe.store.models import Base
+from childsafe.store.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - the CLI always passes one
     raise RuntimeError("run migrations through `childsafe admin migrate`")
