@@ -13,6 +13,9 @@ from starlette.types import ASGIApp, Scope
 
 from childsafe import __version__
 from childsafe.config import Settings
+from childsafe.ratelimit import RateLimiter, make_rate_limiter
+from childsafe.reports import catalog
+from childsafe.reports.intake import IntakeContext
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
 from childsafe.web import api, auth_pages, console, officers_admin, ops, problems
@@ -27,6 +30,13 @@ problem details (`application/problem+json`) with a stable `code`.
 """
 
 
+def intake_context(settings: Settings, limiter: RateLimiter) -> IntakeContext:
+    return IntakeContext(settings.keyring, settings.verification_key, settings.base_url, limiter,
+                         per_ip_per_hour=settings.reports_per_ip_per_hour,
+                         per_contact_per_day=settings.reports_per_contact_per_day,
+                         evidence_per_report_per_day=settings.evidence_per_report_per_day)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="childsafe", version=__version__, description=DESCRIPTION,
@@ -38,6 +48,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     templates.env.globals["version"] = __version__
     app.state.templates = templates
     app.state.clock = utcnow
+    catalog.check_all()  # broken questionnaire or tip data stops start-up, not a reporter
+    app.state.flow = catalog.load_flow()
+    app.state.routing = catalog.load_routing()
+    limiter = make_rate_limiter(settings.rate_limiter, settings.redis_url)
+    app.state.limiter = limiter
+    # Keys load lazily so a missing key file shows on /readyz instead of crashing start-up.
+    app.state.intake = lambda: intake_context(settings, limiter)
 
     problems.install(app)
 

@@ -82,7 +82,12 @@ def _clean_loc(loc: tuple[Any, ...] | list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+        listed = getattr(exc, "as_list", None)
+        if callable(listed):
+            errors = [{"field": e.get("field"), "message": e.get("detail"),
+                       "reason": e.get("reason")} for e in listed()]
+        else:
+            errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
         if exc.status >= 500:
             log.error("domain error %s: %s", exc.code, exc.detail)
         return respond(request, exc.status, exc.title, exc.detail, code=exc.code, errors=errors)
