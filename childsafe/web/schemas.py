@@ -16,7 +16,8 @@ class Problem(BaseModel):
     detail: str
     code: str = Field(description="Stable machine-readable code")
     instance: str | None = None
-    errors: list[dict[str, str | None]] | None = Field(None, description="One entry per problem: field, message, reason")
+    errors: list[dict[str, str | None]] | None = Field(
+        None, description="One entry per problem: field, message, reason")
 
 
 class AgencyOut(BaseModel):
