@@ -14,7 +14,7 @@ from childsafe.store.models import UserRow
 from childsafe.web import schemas
 from childsafe.web.deps import DbSession, ip_of, public, requires, requires_provider
 
-router = APIRouter(prefix="/api/v1", responses=schemas.ERRORS)  # type: ignore[arg-type]
+router = APIRouter(prefix="/api/v1", responses=schemas.ERRORS)
 Country = Annotated[str, Path(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$",
                               description="ISO 3166-1 alpha-2 code")]
 

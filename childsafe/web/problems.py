@@ -83,6 +83,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         listed = getattr(exc, "as_list", None)
+        errors: list[dict[str, Any]] | None
         if callable(listed):
             errors = [{"field": e.get("field"), "message": e.get("detail"),
                        "reason": e.get("reason")} for e in listed()]

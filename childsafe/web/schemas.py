@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -80,7 +81,7 @@ class Health(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
 
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Not authenticated"},
     403: {"model": Problem, "description": "Authenticated but not allowed"},
     404: {"model": Problem, "description": "Absent, or owned by another agency"},
