@@ -29,7 +29,7 @@ def body(**over):
                         "age_band": "13_15", "relationship": "self"},
            "conversation": F.conversation(), "pasted_text": SCRIPT}
     doc["conversation"]["messages"] = [
-        m | {"sent_at": "2026-11-20T10:0%d:00+00:00" % i}
+        m | {"sent_at": f"2026-11-20T10:0{i}:00+00:00"}
         for i, m in enumerate(doc["conversation"]["messages"])]
     doc.update(over)
     return doc
@@ -63,8 +63,8 @@ def test_file_report_with_conversation_then_files(client, auth, db):
 
 
 def test_out_of_scope_is_not_filed(client, auth, db):
-    r = client.post("/api/v1/reports", json=body(answers=F.answers(what="spam", cues=None, when=None, suspect=None,
-                                                                   check="no")), headers=auth)
+    answers = F.answers(what="spam", cues=None, when=None, suspect=None, check="no")
+    r = client.post("/api/v1/reports", json=body(answers=answers), headers=auth)
     assert r.status_code == 200, r.text
     assert r.json()["filed"] is False and r.json()["classification"]["signposts"]
     assert count(db, ReportRow) == 0
