@@ -131,3 +131,11 @@ def rewrap(keyring: Keyring, blob: bytes, aad: str) -> bytes:
     new_nonce = os.urandom(12)
     new_wrapped = AESGCM(keyring.keys[keyring.active]).encrypt(new_nonce, dek, b"dek|" + ad)
     return _pack(keyring.active, new_nonce, new_wrapped, nonce, ciphertext)
+
+
+def split_envelope(blob: bytes) -> tuple[bytes, bytes]:
+    """(key part, payload part): the key part can be re-wrapped while the payload, e.g.
+    immutable evidence, is stored where no UPDATE may touch it."""
+    kid, wrap_nonce, wrapped, nonce, ciphertext = _split(blob)
+    head = _pack(kid, wrap_nonce, wrapped, b"", b"")
+    return head, nonce + ciphertext
