@@ -18,10 +18,14 @@ one read are written together and immediately, so no answer ever waits for more 
 The list reloads when `STATE/current.csbl` changes (checked every `reload_interval`
 seconds, between reads) or on SIGHUP; a list that fails to load is logged and the old one
 stays in force. With no list yet, every URL passes (fail-open, logged).
+
+The helper needs only the standard library, so it also runs as Squid's unprivileged user
+under the system Python: `PYTHONPATH=/opt/childsafe python3 -m childsafe.block.squid ...`.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -131,36 +135,57 @@ class Answerer:
     passed: bytes
     channels: str = "auto"  # "auto", "on", "off"
 
+    def _parse(self, line: bytes) -> tuple[bytes, bytes | None, bytes | None]:
+        """(channel prefix, URL, or None and a BH answer) for any line, however odd."""
+        parts = line.split(None, 2)
+        if not parts:
+            return b"", None, b'BH message="empty request"\n'
+        first = self.channels != "off" and parts[0].isdigit()
+        if first and (len(parts) > 1 or self.channels == "auto"):
+            ch = parts[0] + b" "
+            if len(parts) == 1:
+                return ch, None, b'BH message="no URL"\n'
+            return ch, parts[1], None
+        if self.channels == "on":
+            return b"", None, b'BH message="missing channel id"\n'
+        return b"", parts[0], None
+
     def __call__(self, lines: list[bytes], matcher: Matcher) -> bytes:
         listed = matcher.listed
+        host_cache_get = matcher.host_cache.get
         blocked = self.blocked + b"\n"
         passed = self.passed + b"\n"
-        auto = self.channels == "auto"
-        on = self.channels == "on"
+        with_channels = self.channels != "off"
         out = []
+        append = out.append
         for line in lines:
-            parts = line.split(None, 2)
-            if not parts:
-                out.append(b'BH message="empty request"\n')
-                continue
-            first = parts[0]
-            if (on or auto) and first.isdigit() and (len(parts) > 1 or auto):
-                ch = first + b" "
-                if len(parts) == 1:
-                    out.append(ch + b'BH message="no URL"\n')
-                    continue
-                url = parts[1]
-            elif on:
-                out.append(b'BH message="missing channel id"\n')
-                continue
-            else:
+            # Common shape first: "ID URL extras" / "URL extras", single spaces.
+            i = line.find(b" ")
+            if with_channels and i > 0 and line[:i].isdigit():
+                j = line.find(b" ", i + 1)
+                url = line[i + 1 : j] if j >= 0 else line[i + 1 :]
+                ch = line[: i + 1]
+            elif self.channels != "on" and i != 0:
+                url = line[:i] if i > 0 else line
                 ch = b""
-                url = first
+            else:
+                url = b""
+            if not url or url[-1] <= 32 or b"\t" in url:
+                ch, url, bad = self._parse(line)
+                if url is None:
+                    append(ch + (bad or b"BH\n"))
+                    continue
+            # Inlined fast path of Matcher.listed: a host known to have no entries.
+            if url.startswith(b"http://"):
+                e = url.find(b"/", 7)
+                if host_cache_get(url[7:e] if e > 0 else url[7:]) == ():
+                    append(ch + passed)
+                    continue
             try:
-                out.append(ch + (blocked if listed(url) else passed))
+                append(ch + (blocked if listed(url) else passed))
             except Exception as exc:  # never let one request kill the helper
                 log(f"internal error on a request: {exc!r}")
-                out.append(ch + b'BH message="internal error"\n')
+                append(ch + b'BH message="internal error"\n')
         return b"".join(out)
 
     def overlong(self, head: bytes) -> bytes:
@@ -186,11 +211,12 @@ def serve(holder: ListHolder, answerer: Answerer, in_fd: int = 0, out_fd: int = 
         signal.signal(signal.SIGHUP, on_hup)
     buf = b""
     discarding: bytes | None = None  # head of an overlong line being skipped
+    holder.maybe_reload()
     while True:
-        holder.maybe_reload()
         chunk = os.read(in_fd, READ_SIZE)
         if not chunk:
             return
+        holder.maybe_reload()  # after the read, so the request that arrives sees a new list
         if discarding is not None:
             nl = chunk.find(b"\n")
             if nl < 0:
@@ -232,3 +258,19 @@ def main(
         return 0
     return 0
 
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """`python3 -m childsafe.block.squid`: the helper without the typer CLI."""
+    p = argparse.ArgumentParser(prog="childsafe.block.squid", description=__doc__.split("\n")[0])
+    p.add_argument("--state", required=True)
+    p.add_argument("--warning-url", required=True)
+    p.add_argument("--mode", default="rewrite", choices=sorted(MODES))
+    p.add_argument("--reload-interval", type=float, default=5.0)
+    p.add_argument("--channels", default="auto", choices=["auto", "on", "off"])
+    a = p.parse_args(argv)
+    return main(a.state, a.warning_url, a.mode, a.reload_interval, a.channels)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

@@ -14,7 +14,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from childsafe.block.core.listfile import ListError, ListSnapshot, decode_local, encode_local
+from childsafe.block.core.listfile import ListError, ListSnapshot, decode_local_stream, encode_local
 
 CURRENT = "current.csbl"
 PREVIOUS = "previous.csbl"
@@ -64,15 +64,14 @@ class StateDir:
 
     def _load(self, path: Path) -> ListSnapshot | None:
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                return decode_local_stream(f.read)
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            raise StateError(f"cannot read {path}: {exc}") from exc
-        try:
-            return decode_local(data)
         except ListError as exc:
             raise StateError(f"{path} is damaged: {exc}") from exc
+        except OSError as exc:
+            raise StateError(f"cannot read {path}: {exc}") from exc
 
     def current(self) -> ListSnapshot | None:
         """The list in force, None before the first sync; raises `StateError` if damaged."""

@@ -234,6 +234,23 @@ def canonicalize(raw: bytes | str) -> CanonicalURL:
     )
 
 
+_PLAIN_AUTHORITY_RE = re.compile(rb"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]*)?\Z")
+
+
+def host_from_authority(authority: bytes) -> str:
+    """Canonical host of the text between `scheme://` and the first `/`, `?` or `#`.
+
+    Equal to `canonicalize(b"http://" + authority + b"/").host` (a test checks this);
+    plain `name[:port]` authorities, almost all real traffic, skip the general path.
+    Raises `InvalidURL` like `canonicalize`.
+    """
+    if _PLAIN_AUTHORITY_RE.match(authority):
+        host = authority.split(b":", 1)[0]
+        if _POSSIBLE_IP_RE.match(host) is None:
+            return host.lower().decode("ascii")
+    return canonicalize(b"http://" + authority + b"/").host
+
+
 def try_canonicalize(raw: bytes | str) -> CanonicalURL | None:
     """`canonicalize`, or None for input with no valid host."""
     try:

@@ -20,22 +20,19 @@ HOST_KEY_BYTES = 8
 def is_ip_host(host: str) -> bool:
     if host.startswith("["):
         return True
+    if not host[-1:].isdigit():
+        return False
     parts = host.split(".")
     return len(parts) == 4 and all(p.isdigit() for p in parts)
 
 
 def lookup_hosts(host: str) -> list[str]:
     """The exact host, then suffixes of its last five labels, longest first."""
-    if is_ip_host(host):
-        return [host]
     labels = host.split(".")
-    last = labels[-MAX_HOST_LABELS:]
-    out = [host]
-    for i in range(len(last) - 1):
-        candidate = ".".join(last[i:])
-        if candidate != host:
-            out.append(candidate)
-    return out
+    n = len(labels)
+    if n <= 2 or is_ip_host(host):
+        return [host]
+    return [host] + [".".join(labels[i:]) for i in range(max(1, n - MAX_HOST_LABELS), n - 1)]
 
 
 def path_prefixes(path: str) -> list[str]:
@@ -59,13 +56,8 @@ def lookup_paths(url: CanonicalURL) -> list[str]:
     return out
 
 
-def expressions(url: CanonicalURL | bytes | str) -> list[str]:
-    """All lookup expressions of a URL, at most 30, without duplicates.
-
-    Per host: path+query, path, then the prefixes (the order of the reference clients).
-    """
-    if not isinstance(url, CanonicalURL):
-        url = canonicalize(url)
+def lookup_path_list(url: CanonicalURL) -> list[str]:
+    """Path+query, path, then the prefixes (the order of the reference clients)."""
     paths: list[str] = []
     if url.query:
         paths.append(f"{url.path}?{url.query}")
@@ -73,6 +65,14 @@ def expressions(url: CanonicalURL | bytes | str) -> list[str]:
     for p in path_prefixes(url.path):
         if p not in paths:
             paths.append(p)
+    return paths
+
+
+def expressions(url: CanonicalURL | bytes | str) -> list[str]:
+    """All lookup expressions of a URL, at most 30, without duplicates."""
+    if not isinstance(url, CanonicalURL):
+        url = canonicalize(url)
+    paths = lookup_path_list(url)
     return [h + p for h in lookup_hosts(url.host) for p in paths]
 
 

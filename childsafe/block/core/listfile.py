@@ -21,11 +21,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from childsafe.block.core.entries import Entry
 from childsafe.block.core.expressions import HOST_KEY_BYTES, expression_digest, host_key
@@ -36,6 +34,12 @@ DIGEST_BYTES = 32
 LIST_KEY_BYTES = 16
 SIG_BYTES = 64
 SIGN_CONTEXT = b"childsafe-block-list-v1\x00"
+if TYPE_CHECKING:  # the Squid helper runs on the stdlib alone: cryptography is imported lazily
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
 _HEADER = struct.Struct("<4sBB2xQQQ16s32sIIII")
 
 
@@ -205,9 +209,7 @@ def encode_local(snapshot: ListSnapshot) -> bytes:
     return _pack(Kind.LOCAL, snapshot) + bytes(SIG_BYTES)
 
 
-def _unpack(data: bytes) -> tuple[Kind, tuple, list[bytes], bytes, bytes]:
-    if len(data) < _HEADER.size + SIG_BYTES:
-        raise ListError("file too short to be a list")
+def _parse_header(data: bytes) -> tuple[Kind, tuple, tuple[int, ...]]:
     fields = _HEADER.unpack_from(data)
     magic, version, kind = fields[0], fields[1], fields[2]
     if magic != MAGIC:
@@ -218,16 +220,21 @@ def _unpack(data: bytes) -> tuple[Kind, tuple, list[bytes], bytes, bytes]:
         kind = Kind(kind)
     except ValueError:
         raise ListError(f"unknown list kind {kind}") from None
-    counts = fields[8:12]
     sizes = (HOST_KEY_BYTES, HOST_KEY_BYTES, DIGEST_BYTES, DIGEST_BYTES)
-    body_len = sum(c * s for c, s in zip(counts, sizes, strict=True))
-    if len(data) != _HEADER.size + body_len + SIG_BYTES:
+    return kind, fields, tuple(c * s for c, s in zip(fields[8:12], sizes, strict=True))
+
+
+def _unpack(data: bytes) -> tuple[Kind, tuple, list[bytes], memoryview, bytes]:
+    if len(data) < _HEADER.size + SIG_BYTES:
+        raise ListError("file too short to be a list")
+    kind, fields, lengths = _parse_header(data)
+    if len(data) != _HEADER.size + sum(lengths) + SIG_BYTES:
         raise ListError("list file length does not match its header (truncated?)")
     groups, pos = [], _HEADER.size
-    for c, s in zip(counts, sizes, strict=True):
-        groups.append(data[pos : pos + c * s])
-        pos += c * s
-    return kind, fields, groups, data[: pos], data[pos:]
+    for n in lengths:
+        groups.append(data[pos : pos + n])
+        pos += n
+    return kind, fields, groups, memoryview(data)[:pos], data[pos:]
 
 
 def _to_object(kind: Kind, fields: tuple, groups: list[bytes]) -> ListSnapshot | ListDelta:
@@ -244,6 +251,8 @@ def _to_object(kind: Kind, fields: tuple, groups: list[bytes]) -> ListSnapshot |
 
 def decode_signed(data: bytes, public_key: Ed25519PublicKey) -> ListSnapshot | ListDelta:
     """Parse and verify a published file; raises `ListError` if anything is off."""
+    from cryptography.exceptions import InvalidSignature
+
     kind, fields, groups, payload, sig = _unpack(data)
     if kind is Kind.LOCAL:
         raise ListError("a local state file is not a publication")
@@ -256,9 +265,36 @@ def decode_signed(data: bytes, public_key: Ed25519PublicKey) -> ListSnapshot | L
 
 def decode_local(data: bytes) -> ListSnapshot:
     """Parse a node's state file, checking it against its content hash."""
-    kind, fields, groups, _, _ = _unpack(data)
+    return decode_local_stream(_Reader(data).read)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self._view, self._pos = memoryview(data), 0
+
+    def read(self, n: int) -> bytes:
+        out = bytes(self._view[self._pos : self._pos + n])
+        self._pos += len(out)
+        return out
+
+
+def decode_local_stream(read: Callable[[int], bytes]) -> ListSnapshot:
+    """`decode_local` reading group by group from `read(n)` (e.g. an open file's `read`),
+    so a large list never sits in memory twice."""
+    head = read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise ListError("file too short to be a list")
+    kind, fields, lengths = _parse_header(head)
     if kind is not Kind.LOCAL:
         raise ListError("not a local state file")
+    groups = []
+    for n in lengths:
+        part = read(n)
+        if len(part) != n:
+            raise ListError("list file is shorter than its header says (truncated?)")
+        groups.append(part)
+    if len(read(SIG_BYTES)) != SIG_BYTES or read(1):
+        raise ListError("list file length does not match its header")
     snap = _to_object(kind, fields, groups)
     assert isinstance(snap, ListSnapshot)
     return snap

@@ -22,8 +22,13 @@ import sys
 from array import array
 from bisect import bisect_left
 
-from childsafe.block.core.canon import CanonicalURL, InvalidURL, canonicalize
-from childsafe.block.core.expressions import expression_digest, expressions, host_key, lookup_hosts
+from childsafe.block.core.canon import CanonicalURL, InvalidURL, canonicalize, host_from_authority
+from childsafe.block.core.expressions import (
+    expression_digest,
+    host_key,
+    lookup_hosts,
+    lookup_path_list,
+)
 from childsafe.block.core.listfile import DIGEST_BYTES, ListError, ListSnapshot
 
 HOST_CACHE_SIZE = 1 << 17
@@ -60,8 +65,9 @@ class Matcher:
         for arr in (self._hosts, self._prefixes):
             if any(a > b for a, b in zip(arr, arr[1:], strict=False)):
                 raise ListError("list records are not sorted")
-        self._host_cache: dict[bytes, bool] = {}
+        self.host_cache: dict[bytes, tuple[str, ...]] = {}
         self._url_cache: dict[bytes, bool] = {}
+        self._suffix_cache: dict[str, bool] = {}
 
     @classmethod
     def empty(cls) -> Matcher:
@@ -85,47 +91,69 @@ class Matcher:
             i += 1
         return False
 
-    def host_has_entries(self, host: str) -> bool:
-        """Whether any lookup host of this canonical host owns an entry."""
-        key = self._key
-        return any(self._has_host_key(host_key(key, h)) for h in lookup_hosts(host))
+    def _host_listed(self, host: str) -> bool:
+        known = self._suffix_cache.get(host)
+        if known is None:
+            known = self._has_host_key(host_key(self._key, host))
+            if len(self._suffix_cache) >= HOST_CACHE_SIZE:
+                self._suffix_cache.clear()
+            self._suffix_cache[host] = known
+        return known
 
-    def _authority_verdict(self, authority: bytes) -> bool:
+    def listed_hosts(self, host: str) -> tuple[str, ...]:
+        """The lookup hosts of a canonical host that own at least one entry."""
+        return tuple(h for h in lookup_hosts(host) if self._host_listed(h))
+
+    def _authority_verdict(self, authority: bytes) -> tuple[str, ...]:
         try:
-            host = canonicalize(b"http://" + authority + b"/").host
-            verdict = self.host_has_entries(host)
+            verdict = self.listed_hosts(host_from_authority(authority))
         except InvalidURL:
-            verdict = False
-        if len(self._host_cache) >= HOST_CACHE_SIZE:
-            self._host_cache.clear()
-        self._host_cache[authority] = verdict
+            verdict = ()
+        if len(self.host_cache) >= HOST_CACHE_SIZE:
+            self.host_cache.clear()
+        self.host_cache[authority] = verdict
         return verdict
 
     def listed(self, url: bytes) -> bool:
-        """True if the raw URL is listed. Never raises on any input."""
+        """True if the raw URL is listed. Never raises on any input.
+
+        Callers on a hot path may first test `host_cache.get(authority) == ()` themselves
+        (see the Squid helper): an empty tuple means "this host has no entries".
+        """
+        hosts = None
         if url.startswith(_FAST_SCHEMES) and url[-1] > 32:
-            authority = url.split(b"/", 3)[2]
-            verdict = self._host_cache.get(authority)
-            if verdict is None:
-                verdict = self._authority_verdict(authority)
-            if not verdict:
+            start = 7 if url[4] == 0x3A else 8  # "http:" or "https:"
+            end = url.find(b"/", start)
+            authority = url[start:end] if end > 0 else url[start:]
+            hosts = self.host_cache.get(authority)
+            if hosts is None:
+                hosts = self._authority_verdict(authority)
+            if not hosts:
                 return False
         cached = self._url_cache.get(url)
         if cached is not None:
             return cached
-        result = self.decide(url) is Decision.LISTED
+        try:
+            result = self.decide_canonical(canonicalize(url), hosts) is Decision.LISTED
+        except InvalidURL:
+            result = False
         if len(self._url_cache) >= URL_CACHE_SIZE:
             self._url_cache.clear()
         self._url_cache[url] = result
         return result
 
-    def decide_canonical(self, url: CanonicalURL) -> Decision:
-        if not self.host_has_entries(url.host):
+    def decide_canonical(self, url: CanonicalURL, hosts: tuple[str, ...] | None = None) -> Decision:
+        """Decision for a canonical URL; `hosts` = its `listed_hosts` if already known."""
+        if hosts is None:
+            hosts = self.listed_hosts(url.host)
+        if not hosts:
             return Decision.UNLISTED
         key = self._key
-        for expr in expressions(url):
-            if self.has_digest(expression_digest(key, expr)):
-                return Decision.LISTED
+        paths = lookup_path_list(url)
+        for h in hosts:
+            for p in paths:
+                if self.has_digest(expression_digest(key, h + p)):
+                    return Decision.LISTED
         return Decision.UNLISTED
 
     def decide(self, url: bytes | str) -> Decision:

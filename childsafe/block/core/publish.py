@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING
 
 from childsafe.block.core.entries import Entry
 from childsafe.block.core.listfile import (
@@ -27,6 +26,9 @@ from childsafe.block.core.listfile import (
     compute_delta,
     encode_signed,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 LATEST = "LATEST"
 
