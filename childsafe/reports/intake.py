@@ -321,13 +321,14 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
         report.duplicate_of = original.id
     for key in keys:
         session.add(DedupKeyRow(key=key, report_id=report.id, created_at=now))
+    if reporter.email:
+        _send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
+    # Audit entries last: appending serialises writers until commit, so keep that span short.
     audit.append(session, AuditEvent(
         "report.receive", actor=provider.name if provider else "reporter", agency=agency.code,
         object_type="report", object_id=report.id, ip=None,
         detail={"channel": channel.value, "evidence": len(rows), "immediate": immediate,
                 "category": report.category, "duplicate_of": report.duplicate_of}))
-    if reporter.email:
-        _send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
     if not awaiting:
         _deliver(session, report, agency, _case_title(report), now)
     session.flush()

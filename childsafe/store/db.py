@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,12 +33,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # Threads of this process queue fairly on a lock instead of busy-polling SQLite's
+        # file lock (which starves some of them under load); other processes still poll.
+        writer = threading.RLock()
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            writer.acquire()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writer.release()
+                raise
+            conn.info["childsafe_writer"] = True
 
+        def _release(conn: Any) -> None:
+            if conn.info.pop("childsafe_writer", False):
+                writer.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 20)  # >= the web thread pool's typical concurrency
+    kwargs.setdefault("max_overflow", 20)
     if kwargs.pop("no_pool", False):
         kwargs["poolclass"] = NullPool
     return create_engine(url, **kwargs)

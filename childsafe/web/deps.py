@@ -129,12 +129,16 @@ class _Provider(_Rule):
     def __init__(self, permission: Permission | None) -> None:
         self.permission = permission  # None: any valid key (e.g. "who am I")
 
-    def __call__(self, request: Request, session: Session = DbSession) -> ProviderPrincipal:
+    def __call__(self, request: Request) -> ProviderPrincipal:
         header = request.headers.get("authorization", "")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise AuthenticationFailed("Send the provider API key as 'Authorization: Bearer …'.")
-        principal = providers.authenticate_key(session, presented.strip())
+        # Its own short transaction: the endpoint validates the (possibly large) body before
+        # it opens the request's write transaction.
+        with db_of(request).transaction() as session:
+            principal = providers.authenticate_key(session, presented.strip(),
+                                                   now=now_of(request))
         if principal is None:
             raise AuthenticationFailed("The API key is not valid or was revoked.")
         if self.permission is not None and not principal.can(self.permission):

@@ -1,0 +1,255 @@
+"""Intake benchmark: durable reports/s and latency for the provider API, SQLite and PostgreSQL.
+
+For each store it starts the real server (uvicorn, 2 workers) on loopback, files reports
+through `POST /api/v1/reports` with a 3-message conversation, and checks every 201 is a row in
+the store (durable: committed before the answer). Two measurements per store:
+- throughput: a closed loop with 32 concurrent clients, for a fixed number of reports;
+- latency at 100 reports/s: an open loop (requests leave on schedule, latency counted from the
+  scheduled time, so a slow server cannot hide its queue), for 10 s.
+Targets (issue 3): >= 300 reports/s on SQLite, >= 1,000/s on PostgreSQL, p99 < 100 ms at 100/s.
+The last line is one JSON object. PostgreSQL is skipped (null) only when no server answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from childsafe.core.crypto import new_keyring  # noqa: E402
+from childsafe.store import agencies, migrate, providers  # noqa: E402
+from childsafe.store.db import Database, make_engine  # noqa: E402
+from childsafe.store.report_models import ReportRow  # noqa: E402
+
+PG_ADMIN = os.environ.get("CHILDSAFE_TEST_PG_URL",
+                          "postgresql+psycopg://childsafe:childsafe@127.0.0.1:5432/postgres")
+THROUGHPUT_REPORTS = int(os.environ.get("BENCH_REPORTS", "3000"))
+CONCURRENCY = 32
+RATE, RATE_SECONDS = 100, 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def report_body(i: int) -> dict:
+    """A young person's report with a 3-message capture showing grooming cues only."""
+    stamp = "2026-11-20T10:0{}:00+00:00"
+    return {
+        "language": "en",
+        "answers": {"danger": "no", "who": "young_person", "country": "GB", "what": "contact",
+                    "cues": ["asked_age", "asked_secret"], "platform": "Chatty",
+                    "when": "2026-11-20", "suspect": f"user{i}"},
+        "reporter": {"name": "Bench Reporter", "email": f"r{i}@example.com", "country": "GB",
+                     "age_band": "13_15", "relationship": "self"},
+        "conversation": {
+            "platform": "chatty.test", "room_id": f"room-{i % 50}",
+            "participants": [{"user_id": f"kid{i}", "display_name": "Kid", "role": "reporter"},
+                             {"user_id": f"user{i}", "display_name": "Sam", "role": "reported"}],
+            "messages": [
+                {"id": f"m{i}-1", "sender": f"user{i}", "sent_at": stamp.format(1),
+                 "text": "how old are you?"},
+                {"id": f"m{i}-2", "sender": f"kid{i}", "sent_at": stamp.format(2), "text": "13"},
+                {"id": f"m{i}-3", "sender": f"user{i}", "sent_at": stamp.format(3),
+                 "text": "keep this chat our secret ok"}]},
+    }
+
+
+def prepare_store(kind: str, tmp: Path) -> str | None:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        from sqlalchemy import create_engine, text
+        name = f"childsafe_bench_{os.getpid()}"
+        try:
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+        except Exception as exc:  # noqa: BLE001
+            print(f"PostgreSQL not reachable at {PG_ADMIN} ({type(exc).__name__}); skipping it")
+            return None
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def drop_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of the server and its worker processes, summed."""
+    total = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1)
+
+
+async def closed_loop(base: str, key: str, n: int, start: int) -> tuple[float, int, list[float]]:
+    ok, latencies = 0, []
+    counter = iter(range(start, start + n))
+    headers = {"authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        async def worker() -> None:
+            nonlocal ok
+            for i in counter:
+                t0 = time.perf_counter()
+                r = await client.post("/api/v1/reports", json=report_body(i), headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code == 201:
+                    ok += 1
+                else:
+                    print("unexpected", r.status_code, r.text[:300])
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - t0
+    return ok / elapsed, ok, latencies
+
+
+async def open_loop(base: str, key: str, start: int) -> tuple[list[float], int]:
+    headers = {"authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    ok = 0
+    async with httpx.AsyncClient(base_url=base, timeout=60,
+                                 limits=httpx.Limits(max_connections=200)) as client:
+        t_start = time.perf_counter() + 0.2
+
+        async def one(k: int) -> None:
+            nonlocal ok
+            scheduled = t_start + k / RATE
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            r = await client.post("/api/v1/reports", json=report_body(start + k), headers=headers)
+            latencies.append(time.perf_counter() - scheduled)
+            ok += r.status_code == 201
+
+        await asyncio.gather(*(one(k) for k in range(RATE * RATE_SECONDS)))
+    return latencies, ok
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1000, 2)
+
+
+def run_store(kind: str) -> dict | None:
+    tmp = Path(tempfile.mkdtemp(prefix=f"childsafe-bench-{kind}-"))
+    url = prepare_store(kind, tmp)
+    if url is None:
+        return None
+    keyring = new_keyring()
+    db = Database(url)
+    with db.transaction() as s:
+        agencies.seed_agencies(s)
+        key = providers.issue_key(s, providers.create_provider(s, "BenchChat"),
+                                  ["provider:report:write"]).plaintext
+    port = free_port()
+    env = os.environ | {"CHILDSAFE_DATA_DIR": str(tmp), "CHILDSAFE_DATABASE_URL": url,
+                        "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_MAIL_SENDER": "memory",
+                        "CHILDSAFE_REPORTS_PER_IP_PER_HOUR": "100000000",
+                        "CHILDSAFE_REPORTS_PER_CONTACT_PER_DAY": "100000000"}
+    log = (tmp / "server.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "childsafe.web.asgi:app",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+                               "--log-level", "warning", "--no-access-log"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+        asyncio.run(closed_loop(base, key, 200, 0))  # warm-up
+        print(f"[{kind}] throughput: {THROUGHPUT_REPORTS} reports, {CONCURRENCY} clients ...",
+              flush=True)
+        rate, ok_tp, tp_lat = asyncio.run(closed_loop(base, key, THROUGHPUT_REPORTS, 1000))
+        print(f"[{kind}] open loop at {RATE}/s for {RATE_SECONDS}s ...", flush=True)
+        lat, ok_open = asyncio.run(open_loop(base, key, 10_000_000))
+        rss = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+    with db.transaction() as s:
+        from sqlalchemy import func, select
+        stored = int(s.scalar(select(func.count()).select_from(ReportRow)) or 0)
+    db.dispose()
+    if kind == "postgresql":
+        drop_pg(url)
+    expected = 200 + ok_tp + ok_open
+    result = {"reports_per_s": round(rate, 1), "throughput_ok": ok_tp,
+              "throughput_p50_ms": pct(tp_lat, 50), "throughput_p99_ms": pct(tp_lat, 99),
+              "p50_ms_at_100": pct(lat, 50), "p99_ms_at_100": pct(lat, 99),
+              "max_ms_at_100": pct(lat, 100), "open_loop_ok": ok_open,
+              "stored": stored, "lost": expected - stored, "peak_rss_mb": rss}
+    print(f"[{kind}] {result}", flush=True)
+    return result
+
+
+def main() -> None:
+    sqlite = run_store("sqlite")
+    postgres = run_store("postgresql")
+    assert sqlite is not None
+    summary = {
+        "sqlite_reports_per_s": sqlite["reports_per_s"],
+        "postgres_reports_per_s": postgres["reports_per_s"] if postgres else None,
+        "p50_ms_at_100": (postgres or sqlite)["p50_ms_at_100"],
+        "p99_ms_at_100": (postgres or sqlite)["p99_ms_at_100"],
+        "sqlite_p50_ms_at_100": sqlite["p50_ms_at_100"],
+        "sqlite_p99_ms_at_100": sqlite["p99_ms_at_100"],
+        "postgres_p50_ms_at_100": postgres["p50_ms_at_100"] if postgres else None,
+        "postgres_p99_ms_at_100": postgres["p99_ms_at_100"] if postgres else None,
+        "lost_reports": sqlite["lost"] + (postgres["lost"] if postgres else 0),
+        "peak_rss_mb": max(sqlite["peak_rss_mb"], postgres["peak_rss_mb"] if postgres else 0),
+        "targets": {"sqlite_reports_per_s": 300, "postgres_reports_per_s": 1000,
+                    "p99_ms_at_100": 100},
+    }
+    print("summary: SQLite %.0f reports/s, PostgreSQL %s reports/s, p99 at 100/s %.1f ms" % (
+        summary["sqlite_reports_per_s"], summary["postgres_reports_per_s"],
+        summary["p99_ms_at_100"]))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
