@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,9 +40,14 @@ STATE_MAX_CHARS = 40_000
 PROVIDER_MAX = 60
 
 
-async def form_of(request: Request) -> FormData:
-    """The parsed form (already parsed by the app-wide CSRF reader; Starlette caches it)."""
-    return await request.form()
+async def form_of(request: Request) -> AsyncIterator[FormData]:
+    """The parsed form (already parsed by the app-wide CSRF reader; Starlette caches it);
+    uploaded files are closed when the request ends, whatever the endpoint returned."""
+    form = await request.form()
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 def lang_of(request: Request, fallback: str | None = None) -> str:
