@@ -166,6 +166,7 @@ def test_young_person_reports_confirms_by_code_and_adds_evidence_later(live_serv
     page.get_by_label("6-digit code").fill(mailed_code(live_server))
     cont(page, "Confirm")
     assert h1(page) == "Thank you, your email is confirmed"
+    axe_check(page, "verified")
     page.get_by_role("link", name="See your report’s status").click()
     page.wait_for_load_state()
     assert page.locator("#state").inner_text() == "With a child-protection officer."

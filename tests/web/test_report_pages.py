@@ -501,3 +501,36 @@ def test_embed_demo_page_loads_the_script_without_inline_code(client):
     assert re.search(r"<script>(?!</script>)", r.text) is None
     js = client.get("/static/embed.js").text
     assert "innerHTML" not in js and "textContent" in js
+
+
+def test_expired_and_locked_codes_get_their_own_pages(client, db, settings, clock):
+    w, token = file_report(client)
+    csrf = field(w.page.text, "csrf")
+    code, link = mail_code(db, settings)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(4):
+        r = client.post(f"/report/status/{token}/verify", data={"code": wrong, "csrf": csrf})
+        assert r.status_code == 422 and 'id="err-code"' in r.text
+    r = client.post(f"/report/status/{token}/verify", data={"code": wrong, "csrf": csrf})
+    assert r.status_code == 429 and "Too many tries" in r.text
+    r = client.post(f"/report/status/{token}/verify", data={"code": code, "csrf": csrf})
+    assert r.status_code == 429  # locked stays locked, even for the right code
+
+    _w2, token2 = file_report(client, details=ME | {"email": "kim@example.com"})
+    code2, _link2 = mail_code(db, settings)
+    clock.advance(hours=25)
+    r = client.post(f"/report/status/{token2}/verify", data={"code": code2, "csrf": csrf})
+    assert r.status_code == 410 and "The code has expired" in r.text
+    with db.transaction() as s:
+        assert set(s.scalars(select(ReportRow.state))) == {"awaiting_verification"}
+
+
+def test_verify_form_needs_csrf_and_a_report_with_email(client, db, settings):
+    _w, token = file_report(client, details=ME | {"email": "", "phone": "+44 20 7946 0123"})
+    page = client.get(f"/report/status/{token}")
+    assert 'name="code"' not in page.text
+    r = client.post(f"/report/status/{token}/verify", data={"code": "123456",
+                                                            "csrf": field(page.text, "csrf")})
+    assert r.status_code == 422 and "no email address to confirm" in r.text
+    r = client.post(f"/report/status/{token}/verify", data={"code": "123456", "csrf": "x"})
+    assert r.status_code == 403
