@@ -10,6 +10,7 @@ final submission runs in a savepoint, so a refused report leaves no row behind.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,7 +19,14 @@ from starlette.datastructures import FormData
 
 from childsafe.core.errors import InvalidInput
 from childsafe.reports import catalog
-from childsafe.reports.core.engine import FlowResult, classify, evaluate, prune, step
+from childsafe.reports.core.engine import (
+    FlowResult,
+    classify,
+    evaluate,
+    previous_question,
+    prune,
+    step,
+)
 from childsafe.reports.core.errors import AnswersInvalid, IdentityInvalid
 from childsafe.reports.core.identity import AgeBand, Relationship, parse_reporter
 from childsafe.reports.core.model import Flow, Question
@@ -145,8 +153,6 @@ def _finish(request: Request, state: WizardState) -> Response:
 
 
 def _restart_query(state: WizardState) -> str:
-    from urllib.parse import urlencode
-
     params = {"lang": state.lang}
     if state.via == "embed":
         params["via"] = "embed"
@@ -169,9 +175,7 @@ def start(request: Request) -> Response:
     via = "embed" if request.query_params.get("via") == "embed" else "web"
     state = WizardState(lang=lang_of(request), via=via,
                         provider=clean_provider(request.query_params.get("provider")))
-    first = _flow(request).question(_flow(request).start)
-    response = _question_page(request, state, first)
-    return response
+    return _question_page(request, state, _flow(request).question(_flow(request).start))
 
 
 def _submitted_answer(form: FormData, question: Question) -> Any:
@@ -217,8 +221,6 @@ def answer(request: Request, form: FormData = Form) -> Response:
 
 
 def _previous(flow: Flow, state: WizardState, qid: str) -> Question | None:
-    from childsafe.reports.core.engine import previous_question
-
     return previous_question(flow, state.answers, qid)
 
 
