@@ -61,23 +61,47 @@ def _variants(i: int, rnd: random.Random) -> tuple[list[str], list[str]]:
     h = f"site{i:05d}.test"
     r = rnd.randrange(10**6)
     if i % 4 == 0:
-        listed = [f"http://{h}/any/{r}", f"http://www.{h}/x{r}", f"http://{h.upper()}./y",
-                  f"http://{h}:80/z?{r}", f"http://u@{h}/"]
+        listed = [
+            f"http://{h}/any/{r}",
+            f"http://www.{h}/x{r}",
+            f"http://{h.upper()}./y",
+            f"http://{h}:80/z?{r}",
+            f"http://u@{h}/",
+        ]
         unlisted = [f"http://{h}.example.com/{r}", f"http://x{h}/{r}"]
     elif i % 4 == 1:
         d = f"dir{i}"
-        listed = [f"http://{h}/{d}/sub", f"http://{h}/{d}/sub/", f"http://{h}/{d}/sub/x{r}.html?q=1",
-                  f"http://{h}/{d}/./sub/x", f"http://{h}/{d}/x/../sub/y{r}",
-                  f"http://{h}//{d}//sub/z", f"http://{h}/%64ir{i}/sub/{r}",
-                  f"http://{h.upper()}/{d}/sub/{r}"]
-        unlisted = [f"http://{h}/{d}/subx", f"http://{h}/{d}/Sub/x{r}", f"http://{h}/{d}/",
-                    f"http://{h}/other{r}"]
+        listed = [
+            f"http://{h}/{d}/sub",
+            f"http://{h}/{d}/sub/",
+            f"http://{h}/{d}/sub/x{r}.html?q=1",
+            f"http://{h}/{d}/./sub/x",
+            f"http://{h}/{d}/x/../sub/y{r}",
+            f"http://{h}//{d}//sub/z",
+            f"http://{h}/%64ir{i}/sub/{r}",
+            f"http://{h.upper()}/{d}/sub/{r}",
+        ]
+        unlisted = [
+            f"http://{h}/{d}/subx",
+            f"http://{h}/{d}/Sub/x{r}",
+            f"http://{h}/{d}/",
+            f"http://{h}/other{r}",
+        ]
     else:
         p = f"/p/{i}/Page{i}.html"
-        listed = [f"http://{h}{p}", f"http://{h}{p}?a={r}", f"http://{h}/p/./{i}/Page{i}.html",
-                  f"http://{h}/p/{i}/../{i}/Page{i}.html", f"http://{h.upper()}:80{p}"]
-        unlisted = [f"http://{h}{p.lower()}", f"http://{h}{p}x", f"http://{h}/p/{i}/",
-                    f"http://{h}/p/{i}/Page{i}.htm"]
+        listed = [
+            f"http://{h}{p}",
+            f"http://{h}{p}?a={r}",
+            f"http://{h}/p/./{i}/Page{i}.html",
+            f"http://{h}/p/{i}/../{i}/Page{i}.html",
+            f"http://{h.upper()}:80{p}",
+        ]
+        unlisted = [
+            f"http://{h}{p.lower()}",
+            f"http://{h}{p}x",
+            f"http://{h}/p/{i}/",
+            f"http://{h}/p/{i}/Page{i}.htm",
+        ]
     return listed, unlisted
 
 
@@ -137,8 +161,7 @@ def run_helper(cmd: list[str], lines: list[bytes], warmup: bytes, d: Path, env=N
     runs = [_timed_run(cmd, d / "full.in", d / "full.out", env) for _ in range(3)]
     full = min(r[0] for r in runs)
     answers = (d / "full.out").read_bytes().split(b"\n")[1 : len(lines) + 1]
-    return {"seconds": max(full - startup, 1e-9), "rss_mb": max(r[1] for r in runs),
-            "answers": answers}
+    return {"seconds": max(full - startup, 1e-9), "rss_mb": max(r[1] for r in runs), "answers": answers}
 
 
 def score(answers: list[bytes], requests: list[tuple[str, bool]]) -> tuple[int, int]:
@@ -164,8 +187,13 @@ def squidguard_setup(d: Path, domains: list[str], urls: list[str]) -> Path:
         "dest listed {\n  domainlist listed/domains\n  urllist listed/urls\n}\n"
         f"acl {{\n  default {{\n    pass !listed all\n    redirect {WARNING}\n  }}\n}}\n"
     )
-    subprocess.run([SQUIDGUARD, "-c", str(conf), "-C", "all"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    subprocess.run(
+        [SQUIDGUARD, "-c", str(conf), "-C", "all"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
     return conf
 
 
@@ -194,8 +222,17 @@ def matcher_1m_child(state_dir: str, n_entries: int) -> None:
             listed(u)
     elapsed = time.perf_counter() - start
     peak = _vm_hwm_mb(os.getpid())
-    print(json.dumps({"decisions_per_s": passes * len(pool) / elapsed, "rss_mb": peak,
-                      "rss_loaded_mb": rss_loaded / 2**20, "hits": hits, "expected": expected}))
+    print(
+        json.dumps(
+            {
+                "decisions_per_s": passes * len(pool) / elapsed,
+                "rss_mb": peak,
+                "rss_loaded_mb": rss_loaded / 2**20,
+                "hits": hits,
+                "expected": expected,
+            }
+        )
+    )
 
 
 def matcher_1m(d: Path, n: int = 1_000_000) -> dict:
@@ -214,8 +251,12 @@ def matcher_1m(d: Path, n: int = 1_000_000) -> dict:
     del exprs, hosts
     StateDir(d / "state1m").install(snap)
     del snap
-    out = subprocess.run([sys.executable, __file__, "--matcher-1m-child", str(d / "state1m"), str(n)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, __file__, "--matcher-1m-child", str(d / "state1m"), str(n)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if out.returncode:
         raise RuntimeError(f"matcher child failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -235,42 +276,71 @@ def main() -> None:
     try:
         entries, domains, urls = gen_list(a.entries)
         requests = gen_requests(a.requests, a.entries)
-        StateDir(d / "state").install(build_snapshot(entries, seq=1, list_key=os.urandom(16),
-                                                     created=0))
-        print(f"list: {len(entries)} entries; traffic: {len(requests)} requests, "
-              f"{sum(e for _, e in requests)} listed", flush=True)
+        StateDir(d / "state").install(build_snapshot(entries, seq=1, list_key=os.urandom(16), created=0))
+        print(
+            f"list: {len(entries)} entries; traffic: {len(requests)} requests, "
+            f"{sum(e for _, e in requests)} listed",
+            flush=True,
+        )
         ours_lines = [f"{i % 64} {u} {EXTRAS}\n".encode() for i, (u, _) in enumerate(requests)]
-        helper = [sys.executable, "-m", "childsafe.block.squid", "--state", str(d / "state"),
-                  "--warning-url", WARNING]
+        helper = [
+            sys.executable,
+            "-m",
+            "childsafe.block.squid",
+            "--state",
+            str(d / "state"),
+            "--warning-url",
+            WARNING,
+        ]
         ours = run_helper(helper, ours_lines, f"999 http://warmup.test/ {EXTRAS}\n".encode(), d)
         o_miss, o_fb = score(ours["answers"], requests)
         ours_ups = len(requests) / ours["seconds"]
-        print(f"ours:       {ours_ups:>10,.0f} URLs/s  peak RSS {ours['rss_mb']:.1f} MB  "
-              f"misses {o_miss}  false blocks {o_fb}", flush=True)
-        result = {"ours_urls_per_s": round(ours_ups), "ours_rss_mb": round(ours["rss_mb"], 1),
-                  "misses": o_miss, "false_blocks": o_fb}
+        print(
+            f"ours:       {ours_ups:>10,.0f} URLs/s  peak RSS {ours['rss_mb']:.1f} MB  "
+            f"misses {o_miss}  false blocks {o_fb}",
+            flush=True,
+        )
+        result = {
+            "ours_urls_per_s": round(ours_ups),
+            "ours_rss_mb": round(ours["rss_mb"], 1),
+            "misses": o_miss,
+            "false_blocks": o_fb,
+        }
         if not a.skip_squidguard and os.path.exists(SQUIDGUARD):
             conf = squidguard_setup(d, domains, urls)
             sg_lines = [f"{u} {EXTRAS}\n".encode() for u, _ in requests]
-            sg = run_helper([SQUIDGUARD, "-c", str(conf)], sg_lines,
-                            f"http://warmup.test/ {EXTRAS}\n".encode(), d)
+            sg = run_helper(
+                [SQUIDGUARD, "-c", str(conf)], sg_lines, f"http://warmup.test/ {EXTRAS}\n".encode(), d
+            )
             s_miss, s_fb = score(sg["answers"], requests)
             sg_ups = len(requests) / sg["seconds"]
-            print(f"squidGuard: {sg_ups:>10,.0f} URLs/s  peak RSS {sg['rss_mb']:.1f} MB  "
-                  f"misses {s_miss}  false blocks {s_fb}", flush=True)
-            result.update(squidguard_urls_per_s=round(sg_ups), squidguard_rss_mb=round(sg["rss_mb"], 1),
-                          squidguard_misses=s_miss, squidguard_false_blocks=s_fb,
-                          ratio_vs_squidguard=round(ours_ups / sg_ups, 2))
+            print(
+                f"squidGuard: {sg_ups:>10,.0f} URLs/s  peak RSS {sg['rss_mb']:.1f} MB  "
+                f"misses {s_miss}  false blocks {s_fb}",
+                flush=True,
+            )
+            result.update(
+                squidguard_urls_per_s=round(sg_ups),
+                squidguard_rss_mb=round(sg["rss_mb"], 1),
+                squidguard_misses=s_miss,
+                squidguard_false_blocks=s_fb,
+                ratio_vs_squidguard=round(ours_ups / sg_ups, 2),
+            )
             print(f"ratio ours/squidGuard: {ours_ups / sg_ups:.2f}", flush=True)
         else:
-            result.update(squidguard_urls_per_s=None, squidguard_misses=None,
-                          ratio_vs_squidguard=None)
+            result.update(squidguard_urls_per_s=None, squidguard_misses=None, ratio_vs_squidguard=None)
             print("squidGuard not run", flush=True)
         m = matcher_1m(d)
-        print(f"matcher, 1,000,000 entries: {m['decisions_per_s']:,.0f} decisions/s, "
-              f"peak RSS {m['rss_mb']:.1f} MB (list loaded: {m['rss_loaded_mb']:.1f} MB)", flush=True)
-        result.update(decisions_per_s_1m=round(m["decisions_per_s"]), rss_mb_1m=round(m["rss_mb"], 1),
-                      rss_loaded_mb_1m=round(m["rss_loaded_mb"], 1))
+        print(
+            f"matcher, 1,000,000 entries: {m['decisions_per_s']:,.0f} decisions/s, "
+            f"peak RSS {m['rss_mb']:.1f} MB (list loaded: {m['rss_loaded_mb']:.1f} MB)",
+            flush=True,
+        )
+        result.update(
+            decisions_per_s_1m=round(m["decisions_per_s"]),
+            rss_mb_1m=round(m["rss_mb"], 1),
+            rss_loaded_mb_1m=round(m["rss_loaded_mb"], 1),
+        )
     finally:
         shutil.rmtree(d, ignore_errors=True)
     print(json.dumps(result))

@@ -83,9 +83,7 @@ def count_rows(path: Path) -> int:
         return max(0, sum(1 for _ in f) - 1)
 
 
-def read_entries(
-    path: Path, on_row: Callable[[], None] | None = None
-) -> tuple[list[Entry], list[RowError]]:
+def read_entries(path: Path, on_row: Callable[[], None] | None = None) -> tuple[list[Entry], list[RowError]]:
     """Parse the entries CSV (header: url,scope,category,added_by,reason,review_date).
 
     Every bad row is reported with its line number; good rows are still returned so the

@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -165,9 +166,8 @@ class Answerer:
                 j = line.find(b" ", i + 1)
                 url = line[i + 1 : j] if j >= 0 else line[i + 1 :]
                 ch = line[: i + 1]
-            elif self.channels != "on" and i != 0:
-                url = line[:i] if i > 0 else line
-                ch = b""
+            elif self.channels != "on" and i > 0:
+                url, ch = line[:i], b""
             else:
                 url = b""
             if not url or url[-1] <= 32 or b"\t" in url:
@@ -207,7 +207,7 @@ def serve(holder: ListHolder, answerer: Answerer, in_fd: int = 0, out_fd: int = 
     def on_hup(signum, frame) -> None:
         holder.force = True
 
-    if hasattr(signal, "SIGHUP"):
+    if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGHUP, on_hup)
     buf = b""
     discarding: bytes | None = None  # head of an overlong line being skipped
@@ -257,7 +257,6 @@ def main(
     except BrokenPipeError:
         return 0
     return 0
-
 
 
 def cli(argv: list[str] | None = None) -> int:

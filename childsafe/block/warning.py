@@ -120,14 +120,14 @@ def render_page(config: WarningConfig, level: int) -> str:
         appeal.append(f'by email to <a href="mailto:{m}">{m}</a>')
     how = " or ".join(appeal) if appeal else f"by contacting {e(config.isp_name)}"
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        "<meta name=\"robots\" content=\"noindex\">"
-        f"<title>{e(title)}</title><link rel=\"stylesheet\" href=\"{CSS_PATH}\"></head><body>"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f'<title>{e(title)}</title><link rel="stylesheet" href="{CSS_PATH}"></head><body>'
         f"<main><h1>{e(title)}</h1><p>{e(text)}</p>"
         f"<p>This block is applied by {e(config.isp_name)}.</p>"
-        "<section class=\"help\"><h2>Get help</h2><ul>" + "".join(items) + "</ul></section>"
-        "<section class=\"appeal\"><h2>Blocked by mistake?</h2><p>If you think this page "
+        '<section class="help"><h2>Get help</h2><ul>' + "".join(items) + "</ul></section>"
+        '<section class="appeal"><h2>Blocked by mistake?</h2><p>If you think this page '
         f"is blocked wrongly, tell us {how}. Please include the full address you tried "
         "to open; it will be reviewed by a person.</p></section></main></body></html>"
     )

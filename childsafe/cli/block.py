@@ -216,7 +216,10 @@ def rpz(
                 err.print(f"{entries}:{e}", highlight=False, markup=False)
             raise _fail(f"{len(errors)} invalid row(s); no zone written")
         text, skipped = render_rpz(
-            rows, serial=int(time.time()), policy=Policy(policy), warning_host=warning_host,
+            rows,
+            serial=int(time.time()),
+            policy=Policy(policy),
+            warning_host=warning_host,
             zone=zone.rstrip("."),
         )
         write_atomic(out, text.encode("ascii"))

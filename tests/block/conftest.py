@@ -120,8 +120,14 @@ def install_list(world_dir: Path) -> Callable[[list[Entry], int], StateDir]:
 def helper_command(state: Path, warning_url: str, *extra: str) -> list[str]:
     """The helper as a stdlib-only process (what Squid runs)."""
     return [
-        sys.executable, "-m", "childsafe.block.squid", "--state", str(state),
-        "--warning-url", warning_url, *extra,
+        sys.executable,
+        "-m",
+        "childsafe.block.squid",
+        "--state",
+        str(state),
+        "--warning-url",
+        warning_url,
+        *extra,
     ]
 
 

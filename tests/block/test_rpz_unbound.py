@@ -36,8 +36,9 @@ def test_only_whole_host_entries_are_exported():
 
 
 def test_cname_policy_needs_a_valid_target():
-    text, _ = render_rpz([entry("whole.test", "host")], serial=1, policy=Policy.CNAME,
-                         warning_host="warning.example.com")
+    text, _ = render_rpz(
+        [entry("whole.test", "host")], serial=1, policy=Policy.CNAME, warning_host="warning.example.com"
+    )
     assert "whole.test CNAME warning.example.com." in text
     with pytest.raises(ValueError):
         render_rpz([], serial=1, policy=Policy.CNAME, warning_host=None)
@@ -70,7 +71,9 @@ def _query(port: int, name: str, qtype: int = 1) -> tuple[int, bytes]:
 def test_unbound_applies_the_exported_zone(world_dir: Path, policy: Policy):
     text, _ = render_rpz(
         [entry("listed.test", "host"), entry("http://clean.test/only/this.html", "page")],
-        serial=1, policy=policy, warning_host="warn.test",
+        serial=1,
+        policy=policy,
+        warning_host="warn.test",
     )
     (world_dir / "zone.rpz").write_text(text)
     # The names' real data, served as if from upstream (local-data would bypass RPZ).
@@ -107,8 +110,11 @@ rpz:
   name: "{ZONE}."
   zonefile: "{world_dir}/zone.rpz"
 """)
-    proc = subprocess.Popen([UNBOUND, "-d", "-c", str(world_dir / "unbound.conf")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [UNBOUND, "-d", "-c", str(world_dir / "unbound.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         rcode, answer = _query(port, "clean.test")
         assert rcode == 0 and bytes([192, 0, 2, 10]) in answer  # unlisted: untouched

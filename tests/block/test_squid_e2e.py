@@ -52,9 +52,20 @@ def _helper_python() -> str:
     tried = []
     for py in (sys.executable, "/usr/bin/python3"):
         r = subprocess.run(
-            ["runuser", "-u", "proxy", "--", "env", f"PYTHONPATH={REPO}", py, "-c",
-             "import childsafe.block.squid"],
-            cwd="/", capture_output=True, timeout=60,
+            [
+                "runuser",
+                "-u",
+                "proxy",
+                "--",
+                "env",
+                f"PYTHONPATH={REPO}",
+                py,
+                "-c",
+                "import childsafe.block.squid",
+            ],
+            cwd="/",
+            capture_output=True,
+            timeout=60,
         )
         if r.returncode == 0:
             return py
@@ -64,11 +75,13 @@ def _helper_python() -> str:
 
 @pytest.mark.skipif(SQUID is None, reason="squid binary not installed (apt-get install squid)")
 def test_squid_blocks_listed_and_passes_the_rest(world_dir: Path, install_list, run_thread_server):
-    state = install_list([
-        entry("http://listed.test/a/b", "prefix"),
-        entry("http://listed.test/Page.html", "page"),
-        entry("whole.test", "host"),
-    ])
+    state = install_list(
+        [
+            entry("http://listed.test/a/b", "prefix"),
+            entry("http://listed.test/Page.html", "page"),
+            entry("whole.test", "host"),
+        ]
+    )
     Origin.seen = []
     origin = ThreadingHTTPServer(("127.0.0.1", 0), Origin)
     threading.Thread(target=origin.serve_forever, daemon=True).start()
@@ -103,16 +116,25 @@ shutdown_lifetime 1 second
     (world_dir / "squid.conf").write_text(conf)
     proc = subprocess.Popen(
         [SQUID, "-N", "-n", f"csbt{os.getpid()}", "-f", str(world_dir / "squid.conf")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=world_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=world_dir,
     )
     try:
         wait_port(sport, proc)
         with httpx.Client(proxy=f"http://127.0.0.1:{sport}", trust_env=False, timeout=20) as c:
             base = f"http://listed.test:{oport}"
             blocked = [
-                base + "/a/b", base + "/a/b/", base + "/a/b/c/d.html?x=1", base + "/a//b/c",
-                base + "/x/../a/b/c", base + "/a/./b/c", base + "/%61/b/c", base + "/Page.html",
-                f"http://LISTED.test.:{oport}/a/b/c", f"http://user@listed.test:{oport}/a/b/c",
+                base + "/a/b",
+                base + "/a/b/",
+                base + "/a/b/c/d.html?x=1",
+                base + "/a//b/c",
+                base + "/x/../a/b/c",
+                base + "/a/./b/c",
+                base + "/%61/b/c",
+                base + "/Page.html",
+                f"http://LISTED.test.:{oport}/a/b/c",
+                f"http://user@listed.test:{oport}/a/b/c",
                 f"http://www.whole.test:{oport}/anything",
             ]
             pages = []

@@ -63,9 +63,7 @@ def _unescape_linear(s: bytes) -> bytes:
     out = bytearray()
     for b in s:
         out.append(b)
-        while (
-            len(out) >= 3 and out[-3] == 0x25 and out[-2] in _HEX and out[-1] in _HEX
-        ):
+        while len(out) >= 3 and out[-3] == 0x25 and out[-2] in _HEX and out[-1] in _HEX:
             value = int(out[-2:].decode(), 16)
             del out[-3:]
             out.append(value)

@@ -119,9 +119,7 @@ def make_entry(
     try:
         sc = Scope((scope or "").strip().lower())
     except ValueError:
-        raise EntryError(
-            f"scope {scope!r} is not one of {', '.join(s.value for s in Scope)}"
-        ) from None
+        raise EntryError(f"scope {scope!r} is not one of {', '.join(s.value for s in Scope)}") from None
     if isinstance(review_date, dt.date):
         review = review_date
     else:

@@ -117,9 +117,7 @@ def snapshot_from_expressions(
     )
 
 
-def build_snapshot(
-    entries: Iterable[Entry], *, seq: int, list_key: bytes, created: int
-) -> ListSnapshot:
+def build_snapshot(entries: Iterable[Entry], *, seq: int, list_key: bytes, created: int) -> ListSnapshot:
     """The snapshot publishing `entries` (each scope's expressions, see `entries`)."""
     entries = list(entries)
     return snapshot_from_expressions(
@@ -191,9 +189,7 @@ def _pack(kind: Kind, obj: ListSnapshot | ListDelta) -> bytes:
         base, chash = obj.base_seq, obj.content_hash
     sizes = (HOST_KEY_BYTES, HOST_KEY_BYTES, DIGEST_BYTES, DIGEST_BYTES)
     counts = [len(g) // s for g, s in zip(groups, sizes, strict=True)]
-    header = _HEADER.pack(
-        MAGIC, VERSION, kind, obj.seq, base, obj.created, obj.list_key, chash, *counts
-    )
+    header = _HEADER.pack(MAGIC, VERSION, kind, obj.seq, base, obj.created, obj.list_key, chash, *counts)
     return header + b"".join(groups)
 
 

@@ -17,8 +17,10 @@ from collections.abc import Iterable
 from childsafe.block.core.entries import Entry, host_entry_names
 
 DEFAULT_ZONE = "rpz.childsafe.invalid"
-_NAME_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
-                      r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_NAME_RE = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
+    r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$"
+)
 
 
 class Policy(enum.StrEnum):
