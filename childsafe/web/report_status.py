@@ -32,7 +32,7 @@ from childsafe.reports.intake import (
     verify_with_link,
 )
 from childsafe.store.report_models import EvidenceRow, ReportRow, ReportUpdateRow
-from childsafe.web.deps import DbSession, public
+from childsafe.web.deps import DbSession, public, settings_of
 from childsafe.web.report_common import (
     csrf_ok,
     form_of,
@@ -93,7 +93,8 @@ def receipt(request: Request, token: str, session: Session = DbSession) -> Respo
     except (KeyError, ValueError, TypeError):
         outcome = None  # a result of an older flow version: the receipt still works
     tips = catalog.load_tips().tips_for(report.audience, lang) if report.audience else []
-    status_url = str(request.base_url).rstrip("/") + f"/report/status/{token}"
+    # The configured public address, as in the mailed link (request.base_url may be internal).
+    status_url = settings_of(request).base_url.rstrip("/") + f"/report/status/{token}"
     return render(request, "report/receipt.html", lang, _facts(request, session, report, lang) | {
         "token": token, "status_url": status_url, "outcome": outcome, "tips": tips})
 
