@@ -19,6 +19,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     write lock instead of failing mid-transaction (the audit chain relies on it).
     """
     if url.startswith("sqlite"):
+        kwargs.setdefault("pool_size", 40)  # one per web thread: they queue on `writer` below
+        kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                **kwargs)
 
@@ -35,11 +37,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         # Threads of this process queue fairly on a lock instead of busy-polling SQLite's
         # file lock (which starves some of them under load); other processes still poll.
-        writer = threading.RLock()
+        # A plain Lock, not an RLock: a request may begin in one thread and commit in another.
+        writer = threading.Lock()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            writer.acquire()
+            if not writer.acquire(timeout=30):
+                raise TimeoutError("the SQLite store stayed busy for 30 s")
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
@@ -83,6 +87,10 @@ class Database:
                 yield session
         finally:
             session.close()
+
+    def session(self) -> Session:
+        """A session that begins on first use; the caller commits or rolls back and closes."""
+        return self._factory()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -19,7 +19,7 @@ from childsafe.reports.intake import IntakeContext
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
 from childsafe.web import api, auth_pages, console, officers_admin, ops, problems, provider_api, report_pages
-from childsafe.web.deps import read_csrf_field
+from childsafe.web.deps import commit_in_endpoint_thread, read_csrf_field
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 HERE = Path(__file__).parent
@@ -76,5 +76,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(provider_api.router)
     app.include_router(ops.router)
     app.include_router(report_pages.router)
+    commit_in_endpoint_thread(app)
     logging.getLogger("childsafe").setLevel(logging.INFO)
     return app

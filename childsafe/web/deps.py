@@ -6,6 +6,7 @@ or `public()`; tests/web/test_permissions.py fails for a route without one.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,9 +42,54 @@ def db_of(request: Request) -> Database:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's transaction: committed when the endpoint returns, rolled back if it raises."""
-    with db_of(request).transaction() as session:
+    """The request's transaction: committed when the endpoint returns, rolled back if it raises.
+
+    The commit itself runs in the endpoint's own thread (see `commit_in_endpoint_thread`);
+    this exit only rolls back what an error left open and returns the connection.
+    """
+    session = db_of(request).session()
+    try:
         yield session
+        if session.in_transaction():
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def commit_in_endpoint_thread(app: Any) -> None:
+    """Wrap every sync endpoint so its session commits in the thread that did the work.
+
+    FastAPI runs a dependency's exit in another thread-pool call. A writer that waited there
+    for a free thread while every thread waits for its database lock would stall the server;
+    committing before the endpoint returns releases the lock at once.
+    """
+    from fastapi.routing import APIRoute
+
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or inspect.iscoroutinefunction(route.dependant.call):
+            continue
+        call = route.dependant.call
+        if getattr(call, "__childsafe_tx__", False) or call is None:
+            continue
+
+        def wrapped(*args: Any, __call: Any = call, **kwargs: Any) -> Any:
+            sessions = [v for v in kwargs.values() if isinstance(v, Session)]
+            try:
+                result = __call(*args, **kwargs)
+            except BaseException:
+                for session in sessions:
+                    session.rollback()
+                raise
+            for session in sessions:
+                if session.in_transaction():
+                    session.commit()
+            return result
+
+        wrapped.__childsafe_tx__ = True  # type: ignore[attr-defined]
+        route.dependant.call = wrapped
 
 
 DbSession = Depends(get_session)

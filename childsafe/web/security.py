@@ -28,6 +28,9 @@ SECURITY_HEADERS = {
 }
 
 
+CROSS_ORIGIN_PATHS = frozenset({"/static/embed.js"})
+
+
 class SecurityHeadersMiddleware:
     """Adds the headers to every response, including errors; pages are never cached."""
 
@@ -45,6 +48,10 @@ class SecurityHeadersMiddleware:
                            if k.decode().lower() not in SECURITY_HEADERS]
                 headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
                 path = scope.get("path", "")
+                if path in CROSS_ORIGIN_PATHS:
+                    # The Report button is loaded by providers' pages on their own origins.
+                    headers = [(k, v) for k, v in headers if k != b"cross-origin-resource-policy"]
+                    headers.append((b"cross-origin-resource-policy", b"cross-origin"))
                 if not path.startswith("/static/"):
                     headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))

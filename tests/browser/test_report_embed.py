@@ -16,10 +16,6 @@ NO_LOCAL_NETWORK_CHECKS = ("--disable-features=LocalNetworkAccessChecks,PrivateN
                            "BlockInsecurePrivateNetworkRequests")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SecurityHeadersMiddleware sends Cross-Origin-Resource-Policy: same-origin on every "
-    "response, so a provider's page cannot load /static/embed.js (ERR_BLOCKED_BY_RESPONSE."
-    "NotSameOrigin). Needs `cross-origin` for /static/embed.js; remove this mark then."))
 def test_button_works_on_a_provider_origin(live_server):
     from playwright.sync_api import sync_playwright
 
