@@ -13,6 +13,7 @@ The last line is one JSON object. PostgreSQL is skipped (null) only when no serv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -102,10 +103,8 @@ def peak_rss_mb(pid: int) -> float:
     """VmHWM of the server and its worker processes, summed."""
     total = 0
     pids = [pid]
-    try:
+    with contextlib.suppress(OSError):
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
@@ -245,9 +244,9 @@ def main() -> None:
         "targets": {"sqlite_reports_per_s": 300, "postgres_reports_per_s": 1000,
                     "p99_ms_at_100": 100},
     }
-    print("summary: SQLite %.0f reports/s, PostgreSQL %s reports/s, p99 at 100/s %.1f ms" % (
-        summary["sqlite_reports_per_s"], summary["postgres_reports_per_s"],
-        summary["p99_ms_at_100"]))
+    print(f"summary: SQLite {summary['sqlite_reports_per_s']:.0f} reports/s, PostgreSQL "
+          f"{summary['postgres_reports_per_s']} reports/s, p99 at 100/s "
+          f"{summary['p99_ms_at_100']:.1f} ms")
     print(json.dumps(summary))
 
 
