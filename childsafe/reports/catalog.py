@@ -21,6 +21,7 @@ from childsafe.reports.core.flow import parse_flow
 from childsafe.reports.core.i18n import LANGUAGES, pick_language
 from childsafe.reports.core.model import Flow
 from childsafe.reports.core.tips import Guide, TipSheet, parse_guide, parse_tips
+from childsafe.reports.core.triage import TriageRules, parse_rules
 
 PACKAGE = "childsafe.reports"
 DEFAULT_FLOW = "report"
@@ -31,6 +32,11 @@ def _read_yaml(folder: str, name: str) -> Any:
     if not resource.is_file():
         raise FlowError([f"no data file {folder}/{name}.yaml"], source=f"{folder}/{name}")
     return yaml.safe_load(resource.read_text(encoding="utf-8"))
+
+
+@cache
+def load_triage_rules() -> TriageRules:
+    return parse_rules(_read_yaml("triage", "rules"))
 
 
 def flow_names() -> list[str]:
@@ -92,3 +98,4 @@ def check_all() -> None:
     for guide in GUIDES:
         load_guide(guide)
     _country_names()
+    load_triage_rules()
