@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,32 +89,43 @@ def read_entries(path: Path, on_row: Callable[[], None] | None = None) -> tuple[
     Every bad row is reported with its line number; good rows are still returned so the
     caller can show all problems at once (publishing refuses while any remain).
     """
-    entries: list[Entry] = []
-    errors: list[RowError] = []
-    csv.field_size_limit(MAX_CSV_FIELD)
     try:
         f = open(path, newline="", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise AuthorityError(f"cannot open {path}: {exc}") from exc
     with f:
-        try:
-            reader = csv.DictReader(f)
-            missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise AuthorityError(f"{path}: header lacks column(s) {', '.join(missing)}")
-            for row in reader:
-                if on_row:
-                    on_row()
-                line = reader.line_num
-                if None in row or any(v is None for v in row.values()):
-                    errors.append(RowError(line, "wrong number of columns"))
-                    continue
-                try:
-                    entries.append(make_entry(**{c: row[c] for c in CSV_COLUMNS}))
-                except EntryError as exc:
-                    errors.append(RowError(line, str(exc)))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise AuthorityError(f"{path}: not a readable CSV file: {exc}") from exc
+        numbered, errors = read_numbered_entries(f, str(path), on_row)
+    return [e for _, e in numbered], errors
+
+
+def read_numbered_entries(
+    f: Iterable[str], name: str, on_row: Callable[[], None] | None = None
+) -> tuple[list[tuple[int, Entry]], list[RowError]]:
+    """`read_entries` over an open text stream (an upload, say), each entry with its CSV line.
+
+    `name` prefixes file-level errors (unreadable file, missing columns: `AuthorityError`).
+    """
+    entries: list[tuple[int, Entry]] = []
+    errors: list[RowError] = []
+    csv.field_size_limit(MAX_CSV_FIELD)
+    try:
+        reader = csv.DictReader(f)
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise AuthorityError(f"{name}: header lacks column(s) {', '.join(missing)}")
+        for row in reader:
+            if on_row:
+                on_row()
+            line = reader.line_num
+            if None in row or any(v is None for v in row.values()):
+                errors.append(RowError(line, "wrong number of columns"))
+                continue
+            try:
+                entries.append((line, make_entry(**{c: row[c] for c in CSV_COLUMNS})))
+            except EntryError as exc:
+                errors.append(RowError(line, str(exc)))
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise AuthorityError(f"{name}: not a readable CSV file: {exc}") from exc
     return entries, errors
 
 

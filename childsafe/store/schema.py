@@ -1,6 +1,9 @@
 """Every table of every context, registered on one metadata (for Alembic and schema checks)."""
 
-from childsafe.store import report_models  # noqa: F401 - registers the report tables
+from childsafe.store import (
+    block_models,  # noqa: F401 - registers the block list tables
+    report_models,  # noqa: F401 - registers the report tables
+)
 from childsafe.store.models import Base
 
 metadata = Base.metadata
