@@ -22,7 +22,10 @@ from tests.helpers import OfficerFactory
 
 CHROMIUM = os.environ.get("CHILDSAFE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # The embed test loads our script from a page on another loopback origin.
+                 "--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessChecks,"
+                 "BlockInsecurePrivateNetworkRequests"]
 
 
 def _free_port() -> int:
