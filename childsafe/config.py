@@ -109,3 +109,11 @@ class Settings(BaseSettings):
         import hashlib
         ring = self.keyring
         return hashlib.sha256(b"childsafe-csrf|" + ring.keys[min(ring.keys)]).digest()
+
+    # List authority (block list console). Empty = under data_dir/block/.
+    block_signing_key_file: Path | None = Field(
+        None, description="Ed25519 list-signing key (PEM, 0600); default data_dir/block/"
+                          "list-signing.key, created by `childsafe block keygen`.")
+    block_publication_dir: Path | None = Field(
+        None, description="Where published list files go (served at /block/list/); "
+                          "default data_dir/block/list.")

@@ -18,7 +18,17 @@ from childsafe.reports import catalog
 from childsafe.reports.intake import IntakeContext
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
-from childsafe.web import api, auth_pages, console, officers_admin, ops, problems, provider_api, report_pages
+from childsafe.web import (
+    api,
+    auth_pages,
+    block_console,
+    console,
+    officers_admin,
+    ops,
+    problems,
+    provider_api,
+    report_pages,
+)
 from childsafe.web.deps import commit_in_endpoint_thread, read_csrf_field
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 
@@ -72,6 +82,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(auth_pages.router)
     app.include_router(console.router)
     app.include_router(officers_admin.router)
+    app.include_router(block_console.router)
     app.include_router(api.router)
     app.include_router(provider_api.router)
     app.include_router(ops.router)
