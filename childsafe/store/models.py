@@ -139,6 +139,24 @@ class CaseRow(Base):
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    assigned_to: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_cases_assigned_to"), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    __table_args__ = (Index("ix_cases_queue", "agency_id", "status", "priority", "created_at"),)
+
+
+class CaseNoteRow(Base):
+    """Internal notes: officers only, never shown to the reporter or the provider."""
+
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CaseShareRow(Base):

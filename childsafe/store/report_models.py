@@ -89,3 +89,14 @@ class ReportUpdateRow(Base):
     kind: Mapped[str] = mapped_column(String(16))  # status | advice | reporter_note
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SuspectKeyRow(Base):
+    """A reported identifier as a keyed hash: history and pooling without the identifier."""
+
+    __tablename__ = "suspect_keys"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
