@@ -34,6 +34,7 @@ from childsafe.core.crypto import Keyring, open_sealed, seal, split_envelope
 from childsafe.core.errors import DomainError, InvalidInput, NotFound
 from childsafe.core.principal import ProviderPrincipal
 from childsafe.ratelimit import RateLimiter
+from childsafe.reports import triage_store
 from childsafe.reports.core import verification
 from childsafe.reports.core.engine import FlowResult
 from childsafe.reports.core.evidence.conversation import Conversation
@@ -157,8 +158,11 @@ def _store_evidence(session: Session, ctx: IntakeContext, report: ReportRow,
             name, client = f"{eid}.json", None
             sha = hashlib.sha256(data).hexdigest()
             md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            ages = [p.declared_age for p in item.participants
+                    if p.role.value == "reporter" and p.declared_age is not None]
             meta = {"platform": item.platform, "room_id": item.room_id,
-                    "participants": len(item.participants), "messages": len(item.messages)}
+                    "participants": len(item.participants), "messages": len(item.messages),
+                    "reporter_declared_age": min(ages) if ages else None}
         else:
             got = item.received
             data, kind, mime, name = item.data, "file", got.mime, got.server_name
@@ -203,9 +207,10 @@ def _find_duplicate(session: Session, keys: frozenset[str], now: datetime) -> Re
     return row
 
 
-def _deliver(session: Session, report: ReportRow, agency: AgencyRow, title: str,
-             now: datetime) -> None:
-    """Hand the report to officers: a new case, or the case of the report it duplicates."""
+def _deliver(session: Session, keyring: Keyring, report: ReportRow, agency: AgencyRow,
+             title: str, now: datetime) -> None:
+    """Hand the report to officers: a new case, or the case of the report it duplicates;
+    then triage it (priority, reasons, SLA clock)."""
     report.state = ReportState.WITH_OFFICERS.value
     report.updated_at = now
     if report.duplicate_of:
@@ -213,14 +218,13 @@ def _deliver(session: Session, report: ReportRow, agency: AgencyRow, title: str,
         if original is not None and original.case_id is not None:
             report.case_id = original.case_id
             case = session.get(CaseRow, original.case_id)
-            if case is not None:
-                case.updated_at = now
-                if report.immediate:
-                    case.priority = "P1"
             audit.append(session, AuditEvent("report.linked", actor="intake",
                                              agency=agency.code, object_type="report",
                                              object_id=report.id,
                                              detail={"case": original.case_id}))
+            if case is not None:
+                case.updated_at = now
+                triage_store.triage_case(session, keyring, report, case, now)
             return
     case = cases.create_case(session, agency=agency, title=title, source=CaseSource.REPORT,
                              country=report.country,
@@ -228,6 +232,7 @@ def _deliver(session: Session, report: ReportRow, agency: AgencyRow, title: str,
     report.case_id = case.id
     session.add(ReportUpdateRow(report_id=report.id, kind="status", body="with_officers",
                                 created_at=now))
+    triage_store.triage_case(session, keyring, report, case, now)
 
 
 CATEGORY_LABELS = {
@@ -321,6 +326,10 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
         report.duplicate_of = original.id
     for key in keys:
         session.add(DedupKeyRow(key=key, report_id=report.id, created_at=now))
+    triage_store.record_suspects(
+        session, ctx.verification_key, report,
+        _suspects(evidence, suspects or []) + triage_store.suspects_from_answers(result.answers),
+        now)
     if reporter.email:
         _send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
     # Audit entries last: appending serialises writers until commit, so keep that span short.
@@ -330,7 +339,7 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
         detail={"channel": channel.value, "evidence": len(rows), "immediate": immediate,
                 "category": report.category, "duplicate_of": report.duplicate_of}))
     if not awaiting:
-        _deliver(session, report, agency, _case_title(report), now)
+        _deliver(session, ctx.keyring, report, agency, _case_title(report), now)
     session.flush()
     return Receipt(report.id, report.reference, token, ReportState(report.state), immediate,
                    agency.code, awaiting, report.duplicate_of,
@@ -364,7 +373,7 @@ def report_by_status_token(session: Session, token: str) -> ReportRow:
     return report
 
 
-def _apply_check(session: Session, report: ReportRow,
+def _apply_check(session: Session, keyring: Keyring, report: ReportRow,
                  outcome: tuple[verification.CheckResult, verification.VerificationRecord],
                  now: datetime) -> verification.CheckResult:
     result, record = outcome
@@ -376,7 +385,7 @@ def _apply_check(session: Session, report: ReportRow,
         assert agency is not None
         audit.append(session, AuditEvent("report.verified", actor="reporter", agency=agency.code,
                                          object_type="report", object_id=report.id))
-        _deliver(session, report, agency, _case_title(report), now)
+        _deliver(session, keyring, report, agency, _case_title(report), now)
     return result
 
 
@@ -384,7 +393,7 @@ def verify_with_code(session: Session, ctx: IntakeContext, status_token: str, co
                      now: datetime) -> verification.CheckResult:
     """Check a typed code; always persists the attempt (the caller commits, then reports)."""
     report = report_by_status_token(session, status_token)
-    return _apply_check(session, report,
+    return _apply_check(session, ctx.keyring, report,
                         verification.check_code(_record(report), code, now, ctx.verification_key),
                         now)
 
@@ -394,7 +403,7 @@ def verify_with_link(session: Session, ctx: IntakeContext, report_id: str, token
     report = session.get(ReportRow, report_id[:36])
     if report is None:
         raise NotFound("This link is not valid or the report has expired.")
-    return _apply_check(session, report,
+    return _apply_check(session, ctx.keyring, report,
                         verification.check_link(_record(report), token[:200], now,
                                                 ctx.verification_key), now)
 
