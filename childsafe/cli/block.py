@@ -1,4 +1,5 @@
-"""`childsafe block ...`: list authority (keygen, publish, rpz) and ISP node (sync, filter).
+"""`childsafe block ...`: list authority (keygen, publish, rpz, import-entries, publish-db)
+and ISP node (sync, filter).
 
 Thin wrappers: every command parses options, calls one function of `childsafe.block` and
 turns its domain errors into a message and a non-zero exit status.
@@ -96,6 +97,74 @@ def publish(
             else ""
         )
     )
+
+
+@app.command("import-entries")
+def import_entries(
+    file: Path = typer.Argument(..., help="CSV: url,scope,category,added_by,reason,review_date"),
+    actor: str = typer.Option("cli", help="Who imports (recorded in the history and audit log)"),
+) -> None:
+    """Import entries into the authority database (all or nothing; every bad line listed)."""
+    from childsafe.block import authority_store as store
+    from childsafe.block.authority import count_rows
+    from childsafe.cli.common import load_settings, transaction
+
+    try:
+        data = file.read_bytes()
+        total = count_rows(file)
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc}") from None
+    with transaction(load_settings()) as session:
+        with Progress(
+            TextColumn("checking entries"), BarColumn(), MofNCompleteColumn(), console=err
+        ) as progress:
+            task = progress.add_task("rows", total=total)
+            result = store.import_csv(session, store.Actor(actor), data, name=file.name,
+                                      on_row=lambda: progress.advance(task))
+        if not result.ok:
+            session.rollback()
+            for e in result.errors[:200]:
+                err.print(f"{file}:{e}", highlight=False, markup=False)
+            if len(result.errors) > 200:
+                err.print(f"... and {len(result.errors) - 200} more", highlight=False)
+            raise _fail(f"{len(result.errors)} invalid row(s); nothing imported")
+    typer.echo(f"imported {result.added} entries; publish with `childsafe block publish-db`")
+
+
+@app.command("publish-db")
+def publish_db(
+    out: Path = typer.Option(None, help="Publication directory (default: the "
+                                        "CHILDSAFE_BLOCK_PUBLICATION_DIR setting)"),
+    actor: str = typer.Option("cli", help="Who publishes (recorded in the history)"),
+    rewrite: bool = typer.Option(False, help="Only re-write recent files from the database"),
+) -> None:
+    """Publish the authority database's active entries as the next signed list."""
+    from childsafe.block import authority_store as store
+    from childsafe.cli.common import load_settings, transaction
+    from childsafe.core.errors import DomainError
+    from childsafe.store.db import Database
+
+    settings = load_settings()
+    out_dir = out or store.publication_dir(settings)
+    if rewrite:
+        with transaction(settings) as session:
+            written = store.rewrite_dir(session, out_dir)
+        typer.echo(f"wrote {len(written)} file(s) to {out_dir}")
+        return
+    db = Database(settings.effective_database_url)
+    try:
+        row = store.publish_and_write(db, store.Actor(actor), store.load_signing_key(settings),
+                                      out_dir)
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    except OSError as exc:
+        raise _fail(f"published in the database but writing {out_dir} failed ({exc}); "
+                    "run `childsafe block publish-db --rewrite`") from None
+    finally:
+        db.dispose()
+    typer.echo(f"published list {row.seq}: {row.entry_count} entries, {row.expression_count} "
+               f"hashed expressions (+{row.digests_added} -{row.digests_removed}) to {out_dir}")
+    typer.echo(f"signing key fingerprint: {store.fingerprint(store.load_signing_key(settings).public_key())}")
 
 
 @app.command()
