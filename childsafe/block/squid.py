@@ -157,8 +157,9 @@ class Answerer:
         blocked = self.blocked + b"\n"
         passed = self.passed + b"\n"
         with_channels = self.channels != "off"
-        out = []
+        out: list[bytes] = []
         append = out.append
+        url: bytes | None
         for line in lines:
             # Common shape first: "ID URL extras" / "URL extras", single spaces.
             i = line.find(b" ")

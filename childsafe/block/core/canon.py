@@ -204,10 +204,11 @@ def canonicalize(raw: bytes | str) -> CanonicalURL:
     A scheme-less `host:port` (Squid's CONNECT form) is read as a host.
     """
     if isinstance(raw, str):
+        text = raw
         try:
-            raw = raw.encode("utf-8", "surrogateescape")
+            raw = text.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:
-            raw = raw.encode("utf-8", "surrogatepass")
+            raw = text.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_URL_BYTES:
         raise InvalidURL("URL too long")
     s = raw.split(b"#", 1)[0].strip()
