@@ -65,10 +65,17 @@ def get_case(session: Session, viewer: Principal, case_id: str, *, ip: str | Non
 
 
 def list_cases(session: Session, viewer: Principal, *, status: str | None = None,
-               limit: int = 100) -> list[CaseRow]:
+               priority: str | None = None, assigned_to: int | None = None,
+               open_only: bool = False, limit: int = 100) -> list[CaseRow]:
     query = select(CaseRow).where(visible_to(viewer))
     if status:
         query = query.where(CaseRow.status == status)
+    elif open_only:
+        query = query.where(CaseRow.status != "closed")
+    if priority:
+        query = query.where(CaseRow.priority == priority)
+    if assigned_to is not None:
+        query = query.where(CaseRow.assigned_to == assigned_to)
     # Most urgent first (P1 < P2 ...; no priority last), then oldest first within a priority.
     query = query.order_by(func.coalesce(CaseRow.priority, "P9"), CaseRow.created_at).limit(limit)
     return list(session.scalars(query))

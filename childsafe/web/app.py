@@ -22,6 +22,7 @@ from childsafe.web import (
     api,
     auth_pages,
     block_console,
+    case_pages,
     console,
     officers_admin,
     ops,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth_pages.router)
     app.include_router(console.router)
+    app.include_router(case_pages.router)
     app.include_router(officers_admin.router)
     app.include_router(block_console.router)
     app.include_router(api.router)

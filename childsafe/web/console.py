@@ -1,22 +1,44 @@
-"""The officer console: home page (queue, chart, activity) and the case page."""
+"""The officer console: home page (queue, chart, activity). Case pages: `case_pages`."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from childsafe.core.cases import CaseStatus
 from childsafe.core.permissions import Permission
 from childsafe.core.principal import Principal
 from childsafe.store import audit, cases
-from childsafe.store.models import AgencyRow
+from childsafe.store.models import AgencyRow, CaseRow, UserRow
 from childsafe.web.charts import bar_chart
-from childsafe.web.deps import DbSession, ip_of, requires, settings_of
+from childsafe.web.deps import DbSession, now_of, requires, settings_of
 from childsafe.web.security import csrf_token
 
 router = APIRouter(include_in_schema=False)
+
+
+def _sla(case: CaseRow, now: datetime) -> dict[str, object] | None:
+    """Time left to the response target, for the queue's SLA clock."""
+    if case.sla_due_at is None or case.status == CaseStatus.CLOSED.value:
+        return None
+    left = case.sla_due_at - now
+    minutes = int(left.total_seconds() // 60)
+    if minutes < 0:
+        return {"breached": True, "text": f"{_span(-minutes)} over"}
+    return {"breached": False, "text": f"{_span(minutes)} left"}
+
+
+def _span(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d}"
+    return f"{minutes // 1440} d"
 
 
 def page(request: Request, template: str, context: dict[str, object],
@@ -35,7 +57,22 @@ def home(request: Request, principal: Principal = requires(Permission.CONSOLE_VI
     agency = session.get(AgencyRow, principal.agency_id)
     context: dict[str, object] = {"agency": agency, "cases": [], "chart": None, "activity": []}
     if principal.can(Permission.CASE_READ):
-        context["cases"] = cases.list_cases(session, principal, limit=50)
+        q = request.query_params
+        status = q.get("status") if q.get("status") in {s.value for s in CaseStatus} else None
+        prio = q.get("priority") if q.get("priority") in {"P1", "P2", "P3", "P4"} else None
+        mine = q.get("mine") == "1"
+        rows = cases.list_cases(session, principal, status=status, priority=prio,
+                                assigned_to=principal.user_id if mine else None,
+                                open_only=status is None, limit=100)
+        now = now_of(request)
+        names = {u.id: u.display_name for u in session.scalars(
+            select(UserRow).where(UserRow.agency_id == principal.agency_id))}
+        context["cases"] = [{"case": c, "sla": _sla(c, now),
+                             "holder": names.get(c.assigned_to or -1)
+                             if c.claimed_until and c.claimed_until > now else None}
+                            for c in rows]
+        context["filters"] = {"status": status or "", "priority": prio or "", "mine": mine}
+        context["officers"] = sorted(names.items(), key=lambda kv: kv[1])
         counts = cases.count_by_status(session, principal)
         context["chart"] = Markup(bar_chart(  # noqa: S704 - labels escaped in bar_chart
             [(s.value.replace("_", " "), counts.get(s.value, 0)) for s in CaseStatus],
@@ -43,12 +80,3 @@ def home(request: Request, principal: Principal = requires(Permission.CONSOLE_VI
     if principal.can(Permission.AUDIT_READ):
         context["activity"] = audit.recent(session, agency=principal.agency_code, limit=15)
     return page(request, "home.html", context)
-
-
-@router.get("/cases/{case_id}")
-def case_page(case_id: str, request: Request,
-              principal: Principal = requires(Permission.CASE_READ),
-              session: Session = DbSession) -> Response:
-    case = cases.get_case(session, principal, case_id, ip=ip_of(request))
-    owner = session.get(AgencyRow, case.agency_id)
-    return page(request, "case.html", {"case": case, "owner": owner})
