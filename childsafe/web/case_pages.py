@@ -171,9 +171,11 @@ def close(case_id: str, request: Request, outcome: Field = "",
 
 @router.get("/{case_id}/referral")
 def referral(case_id: str, request: Request,
-             principal: Principal = requires(Permission.CASE_EXPORT),
+             principal: Principal = requires(Permission.CASE_WRITE),
              session: Session = DbSession) -> Response:
-    """A printable police referral: summary, triage reasons and evidence hashes (no content)."""
+    """A printable police referral: summary, triage reasons and evidence hashes (no content).
+
+    Part of escalating, so officers may print it; every print is audited as an export."""
     case = cases.get_case(session, principal, case_id, ip=ip_of(request))
     audit.append(session, AuditEvent("case.export", actor=principal.username,
                                      agency=principal.agency_code, object_type="case",

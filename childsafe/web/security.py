@@ -44,9 +44,14 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
+                original = message.get("headers", [])
+                # A response may tighten the policy (evidence files are sandboxed), never drop it.
+                own_csp = [(k, v) for k, v in original if k.lower() == b"content-security-policy"]
+                headers = [(k, v) for k, v in original
                            if k.decode().lower() not in SECURITY_HEADERS]
-                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                            if not (own_csp and k == "content-security-policy")]
+                headers += own_csp
                 path = scope.get("path", "")
                 if path in CROSS_ORIGIN_PATHS:
                     # The Report button is loaded by providers' pages on their own origins.
