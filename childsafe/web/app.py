@@ -24,6 +24,7 @@ from childsafe.web import (
     block_console,
     case_pages,
     console,
+    dashboard,
     officers_admin,
     ops,
     problems,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(auth_pages.router)
     app.include_router(console.router)
     app.include_router(case_pages.router)
+    app.include_router(dashboard.router)
     app.include_router(officers_admin.router)
     app.include_router(block_console.router)
     app.include_router(api.router)
