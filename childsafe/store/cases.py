@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from childsafe.core.audit import AuditEvent
@@ -99,3 +100,13 @@ def share_case(session: Session, viewer: Principal, case: CaseRow, agency: Agenc
                                      agency=viewer.agency_code, object_type="case",
                                      object_id=case.id,
                                      detail={"to": agency.code, "reason": reason[:2000]}))
+
+
+def queue_summary(session: Session, viewer: Principal, now: datetime) -> dict[str, object]:
+    rows = session.execute(select(CaseRow.priority, func.count(),
+                                  func.sum(case((CaseRow.sla_due_at < now, 1), else_=0)))
+                           .where(visible_to(viewer), CaseRow.status != "closed")
+                           .group_by(CaseRow.priority)).all()
+    by_priority = {(p or "untriaged"): int(n) for p, n, _ in rows}
+    return {"open": sum(by_priority.values()), "by_priority": by_priority,
+            "past_sla": int(sum(int(b or 0) for _, _, b in rows))}

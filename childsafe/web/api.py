@@ -12,7 +12,7 @@ from childsafe.core.principal import Principal, ProviderPrincipal
 from childsafe.store import accounts, agencies, cases
 from childsafe.store.models import UserRow
 from childsafe.web import schemas
-from childsafe.web.deps import DbSession, ip_of, public, requires, requires_provider
+from childsafe.web.deps import DbSession, ip_of, now_of, public, requires, requires_provider
 
 router = APIRouter(prefix="/api/v1", responses=schemas.ERRORS)
 Country = Annotated[str, Path(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$",
@@ -52,6 +52,14 @@ def list_cases(principal: Principal = requires(Permission.CASE_READ),
                session: Session = DbSession) -> Any:
     """Cases owned by or shared with the caller's agency, most urgent first."""
     return cases.list_cases(session, principal)
+
+
+@router.get("/queue", response_model=schemas.QueueOut, tags=["cases"],
+            summary="Size of the agency's open queue")
+def queue(request: Request, principal: Principal = requires(Permission.CASE_READ),
+          session: Session = DbSession) -> Any:
+    """Open cases visible to the caller's agency, by priority, and how many are past their SLA."""
+    return cases.queue_summary(session, principal, now_of(request))
 
 
 @router.get("/cases/{case_id}", response_model=schemas.CaseOut, tags=["cases"],

@@ -61,6 +61,12 @@ class CaseOut(BaseModel):
     updated_at: datetime
 
 
+class QueueOut(BaseModel):
+    open: int
+    by_priority: dict[str, int]
+    past_sla: int
+
+
 class OfficerOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int

@@ -87,3 +87,14 @@ def test_case_view_is_audited(client, db, logged_in):
     with db.transaction() as s:
         views = [r for r in audit.recent(s) if r.action == "case.view" and r.object_id == c.id]
     assert len(views) == 2 and {v.actor for v in views} == {"ceop.aud"}
+
+
+def test_queue_summary(client, db, logged_in):
+    logged_in("ceop.queue")
+    with db.transaction() as s:
+        agency = agencies.get_by_code(s, "UK-NCA-CEOP")
+        cases.create_case(s, agency=agency, title="a", priority="P1")
+        cases.create_case(s, agency=agency, title="b")
+        cases.create_case(s, agency=agencies.get_by_code(s, "US-DHS-HSI"), title="c")
+    r = client.get("/api/v1/queue").json()
+    assert r["open"] == 2 and r["by_priority"] == {"P1": 1, "untriaged": 1}
