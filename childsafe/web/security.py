@@ -57,7 +57,14 @@ class SecurityHeadersMiddleware:
                     # The Report button is loaded by providers' pages on their own origins.
                     headers = [(k, v) for k, v in headers if k != b"cross-origin-resource-policy"]
                     headers.append((b"cross-origin-resource-policy", b"cross-origin"))
-                if not path.startswith("/static/"):
+                if path.startswith("/block/list/"):
+                    # Signed list files are public and cacheable by design (hashes only);
+                    # numbered files never change, LATEST does.
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"public, max-age=60" if
+                                    path.endswith("/LATEST") else
+                                    b"public, max-age=31536000, immutable"))
+                elif not path.startswith("/static/"):
                     headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers

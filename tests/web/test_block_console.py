@@ -144,7 +144,9 @@ def test_publish_serves_signed_files_and_shows_fingerprint(client, logged_in, si
     assert "Published list 1 (1 entries" in page.text and "Publish list 2" in page.text
     latest = client.get("/block/list/LATEST")
     assert latest.status_code == 200 and latest.text == "1\n"
+    assert latest.headers["cache-control"] == "public, max-age=60"
     snap = client.get("/block/list/snapshot-0000000001.csbl")
+    assert "immutable" in snap.headers["cache-control"]
     assert snap.status_code == 200 and b"listed.test" not in snap.content
     decoded = decode_signed(snap.content, signing_key.public_key())
     assert isinstance(decoded, ListSnapshot) and Matcher(decoded).listed(b"http://listed.test/a/p.html")
