@@ -1,7 +1,12 @@
 """Outbox handlers and the drain loop behind `childsafe worker`.
 
-A handler is a plain object with a `topic` it consumes; it receives the message payload and
-its idempotency key, never a database session (side effects happen after commit).
+A handler is a plain object named by the topic it consumes; it receives the message payload
+and its idempotency key, never a database session (side effects happen after commit).
+
+Store handlers are the one capability beyond that: deliveries of cases read what they send
+and log each attempt, so they get the session of the transaction that claimed the message
+(`handle_in`, then `on_failure` if it raised). They never use it for side effects of their
+own; their writes commit together with the outbox row being marked done or retried.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+from sqlalchemy.orm import Session
 
 from childsafe.core.crypto import Keyring
 from childsafe.core.registry import Registry
@@ -28,6 +36,26 @@ class OutboxHandler(Protocol):
     def handle(self, payload: dict[str, Any], idempotency_key: str) -> None: ...
 
 
+@runtime_checkable
+class StoreHandler(Protocol):
+    """Capability: runs inside the claiming transaction (see the module docstring).
+
+    `handle_in` runs under a savepoint: if it raises, its writes are undone, the message is
+    retried with backoff and `on_failure` records the attempt (`gave_up` on the last one).
+    """
+
+    name: str
+
+    def handle_in(self, session: Session, payload: dict[str, Any],
+                  idempotency_key: str) -> None: ...
+
+    def on_failure(self, session: Session, idempotency_key: str, error: Exception, *,
+                   gave_up: bool) -> None: ...
+
+
+Handler = OutboxHandler | StoreHandler
+
+
 @dataclass
 class MailHandler:
     sender: MailSender
@@ -38,9 +66,19 @@ class MailHandler:
                          idempotency_key=idempotency_key)
 
 
-def default_handlers(sender: MailSender) -> Registry[OutboxHandler]:
-    registry: Registry[OutboxHandler] = Registry("outbox handler")
+def default_handlers(sender: MailSender, *, keyring: Keyring | None = None,
+                     http: Callable[[], httpx.Client] | None = None) -> Registry[Handler]:
+    """Mail always; case deliveries (webhook, export) when given the keyring that opens
+    channel secrets and reporter identities. `http` makes the webhook client (tests pass
+    one on an in-memory or loopback transport)."""
+    registry: Registry[Handler] = Registry("outbox handler")
     registry.register(MailHandler(sender))
+    if keyring is not None:
+        from childsafe.reports import deliveries
+
+        for handler in deliveries.delivery_handlers(
+                keyring, http=http or deliveries.default_http_client):
+            registry.register(handler)
     return registry
 
 
@@ -50,9 +88,13 @@ class DrainResult:
     retried: int = 0
 
 
-def drain_once(db: Database, handlers: Registry[OutboxHandler], *, limit: int = 100,
+def drain_once(db: Database, handlers: Registry[Handler], *, limit: int = 100,
                keyring: Keyring | None = None) -> DrainResult:
-    """Deliver due messages, one transaction each; a failing handler schedules a retry."""
+    """Deliver due messages, one transaction each; a failing handler schedules a retry.
+
+    The claimed row stays locked (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write
+    lock) until the handler returns and the transaction commits; a worker that dies midway
+    releases it with its connection, so another worker sends the message again."""
     sent = retried = 0
     for _ in range(limit):
         with db.transaction() as session:
@@ -60,11 +102,20 @@ def drain_once(db: Database, handlers: Registry[OutboxHandler], *, limit: int = 
             if not batch:
                 break
             message = batch[0]
+            handler: Handler | None = None
             try:
+                handler = handlers.get(message.topic)
                 payload = outbox.open_payload(message, keyring)
-                handlers.get(message.topic).handle(payload, message.idempotency_key)
+                if isinstance(handler, StoreHandler):
+                    with session.begin_nested():
+                        handler.handle_in(session, payload, message.idempotency_key)
+                else:
+                    handler.handle(payload, message.idempotency_key)
             except Exception as exc:  # noqa: BLE001 - any failure is retried, never lost
                 outbox.mark_retry(session, message.id, f"{type(exc).__name__}: {exc}")
+                if isinstance(handler, StoreHandler):
+                    handler.on_failure(session, message.idempotency_key, exc,
+                                       gave_up=message.attempts + 1 >= outbox.MAX_ATTEMPTS)
                 retried += 1
             else:
                 outbox.mark_done(session, message.id)
@@ -80,7 +131,7 @@ def housekeeping(db: Database, now: datetime) -> int:
         return purge_unverified(session, now)
 
 
-def run_forever(db: Database, handlers: Registry[OutboxHandler], *, poll_seconds: float = 1.0,
+def run_forever(db: Database, handlers: Registry[Handler], *, poll_seconds: float = 1.0,
                 should_stop: Callable[[], bool] = lambda: False,
                 on_result: Callable[[DrainResult], None] | None = None,
                 keyring: Keyring | None = None) -> None:

@@ -233,3 +233,54 @@ def rotate_keys(key_id_: str = typer.Option("", "--key-id", help="Id for the new
         # The new keyring must be on disk before the re-wrapped rows commit.
         settings.write_keyring(ring)
     console.print(f"Active key is now {ring.active}; re-wrapped {done} value(s).")
+
+
+@app.command("add-channel")
+def add_channel(agency: str = typer.Argument(..., help="Agency code, e.g. US-DHS-HSI"),
+                webhook: str = typer.Option("", "--webhook",
+                                            help="https:// URL that receives signed case JSON"),
+                export: str = typer.Option("", "--export",
+                                           help="Absolute directory for CyberTipline-style XML "
+                                                "files, one per case")) -> None:
+    """Deliver the agency's new cases to its own systems too (besides the console queue).
+
+    A webhook's signing secret is printed once; give it to the receiver, which checks
+    X-Childsafe-Signature with childsafe.reports.core.webhooks.verify_signature.
+    """
+    from childsafe.reports import deliveries
+
+    if bool(webhook) == bool(export):
+        fail("give exactly one of --webhook URL or --export DIR")
+    settings = load_settings()
+    kind, target = ("webhook", webhook) if webhook else ("export", export)
+    with transaction(settings) as session:
+        row, secret = deliveries.add_channel(session, settings.keyring, agency, kind, target)
+    console.print(f"Channel {row.id}: {kind} → {row.target} for {agency}.")
+    if secret is not None:
+        console.print("Signing secret (store it now; it is not shown again):")
+        console.print(secret, soft_wrap=True, highlight=False)
+
+
+@app.command("list-channels")
+def list_channels(agency: str = typer.Option("", "--agency", help="Only this agency")) -> None:
+    """Show delivery channels (never their secrets)."""
+    from childsafe.reports import deliveries
+
+    with transaction(load_settings()) as session:
+        table = Table("id", "agency", "kind", "enabled", "created")
+        table.add_column("target", overflow="fold")
+        for row, code in deliveries.list_channels(session, agency or None):
+            table.add_row(str(row.id), code, row.kind, "yes" if row.enabled else "no",
+                          f"{row.created_at:%Y-%m-%d %H:%M}", row.target)
+    console.print(table)
+
+
+@app.command("disable-channel")
+def disable_channel(channel_id: int = typer.Argument(..., help="Id from list-channels"),
+                    enable: bool = typer.Option(False, "--enable", help="Re-enable instead")) -> None:
+    """Stop (or resume) deliveries on a channel; queued deliveries to it are cancelled."""
+    from childsafe.reports import deliveries
+
+    with transaction(load_settings()) as session:
+        deliveries.set_channel_enabled(session, channel_id, enable)
+    console.print(f"Channel {channel_id} {'enabled' if enable else 'disabled'}.")

@@ -95,7 +95,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
 @app.command()
 def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, then exit"),
            poll: float = typer.Option(1.0, help="Seconds between polls when idle")) -> None:
-    """Deliver queued side effects (mail, later webhooks and police referrals) from the outbox."""
+    """Deliver queued side effects (mail, case webhooks and exports) from the outbox."""
     from childsafe.mail import mail_senders
     from childsafe.store.db import Database
     from childsafe.store.models import utcnow
@@ -104,7 +104,8 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     settings = load_settings()
     sender = mail_senders(settings.smtp_host, settings.smtp_port, settings.mail_from).get(
         settings.mail_sender)
-    handlers = default_handlers(sender)
+    # Case deliveries need the keyring (channel secrets, reporter identities).
+    handlers = default_handlers(sender, keyring=settings.keyring)
     db = Database(settings.effective_database_url)
     if once:
         try:

@@ -34,7 +34,7 @@ from childsafe.core.crypto import Keyring, open_sealed, seal, split_envelope
 from childsafe.core.errors import DomainError, InvalidInput, NotFound
 from childsafe.core.principal import ProviderPrincipal
 from childsafe.ratelimit import RateLimiter
-from childsafe.reports import triage_store
+from childsafe.reports import deliveries, triage_store
 from childsafe.reports.core import verification
 from childsafe.reports.core.engine import FlowResult
 from childsafe.reports.core.evidence.conversation import Conversation
@@ -233,6 +233,7 @@ def _deliver(session: Session, keyring: Keyring, report: ReportRow, agency: Agen
     session.add(ReportUpdateRow(report_id=report.id, kind="status", body="with_officers",
                                 created_at=now))
     triage_store.triage_case(session, keyring, report, case, now)
+    deliveries.schedule_for_case(session, case, now)
 
 
 CATEGORY_LABELS = {

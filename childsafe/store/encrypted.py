@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from childsafe.core.crypto import Keyring, rewrap, split_envelope
+from childsafe.store.case_models import AgencyChannelRow
 from childsafe.store.models import UserRow
 from childsafe.store.report_models import EvidenceRow, ReportRow
 
@@ -44,6 +45,14 @@ def _evidence(session: Session, ring: Keyring) -> Iterator[None]:
         yield None
 
 
+def _channel_secrets(session: Session, ring: Keyring) -> Iterator[None]:
+    for row in session.scalars(select(AgencyChannelRow).where(
+            AgencyChannelRow.secret_enc.is_not(None))):
+        assert row.secret_enc is not None
+        row.secret_enc = rewrap(ring, row.secret_enc, f"agency_channel:{row.id}:secret")
+        yield None
+
+
 FIELDS = [
     EncryptedField("officer TOTP secrets", lambda s: int(s.scalar(
         select(func.count()).select_from(UserRow).where(UserRow.totp_secret_enc.is_not(None)))
@@ -52,6 +61,9 @@ FIELDS = [
         select(func.count()).select_from(ReportRow)) or 0), _reporters),
     EncryptedField("evidence items", lambda s: int(s.scalar(
         select(func.count()).select_from(EvidenceRow)) or 0), _evidence),
+    EncryptedField("delivery channel secrets", lambda s: int(s.scalar(
+        select(func.count()).select_from(AgencyChannelRow)
+        .where(AgencyChannelRow.secret_enc.is_not(None))) or 0), _channel_secrets),
 ]
 
 
