@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     keys: str | None = Field(None, description="Keyring JSON given inline (overrides key_file).")
     base_url: str = "http://127.0.0.1:8000"
     cookie_secure: bool = True
-    mail_sender: Literal["console", "smtp", "memory"] = "console"
+    mail_sender: Literal["console", "smtp", "memory", "file"] = "console"
     smtp_host: str = "localhost"
     smtp_port: int = 25
     mail_from: str = "childsafe@example.com"

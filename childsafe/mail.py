@@ -6,6 +6,7 @@ import smtplib
 import sys
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Protocol
 
 from childsafe.core.registry import Registry
@@ -58,9 +59,31 @@ class SmtpSender:
             smtp.send_message(msg)
 
 
-def mail_senders(smtp_host: str, smtp_port: int, sender: str) -> Registry[MailSender]:
+@dataclass
+class FileSender:
+    """Writes each mail as an .eml file (the demo's sink: read what reporters would get)."""
+
+    directory: Path = Path("var/mail")
+    name: str = "file"
+
+    def send(self, mail: Mail, *, idempotency_key: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        msg = EmailMessage()
+        msg["To"], msg["Subject"] = mail.to, mail.subject
+        msg["Message-ID"] = f"<{idempotency_key}@childsafe>"
+        msg.set_content(mail.body)
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in idempotency_key)[:120]
+        target = self.directory / f"{safe}.eml"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(bytes(msg))
+        tmp.replace(target)  # the same key twice overwrites: one file per message
+
+
+def mail_senders(smtp_host: str, smtp_port: int, sender: str,
+                 mail_dir: Path = Path("var/mail")) -> Registry[MailSender]:
     registry: Registry[MailSender] = Registry("mail sender")
     registry.register(ConsoleSender())
+    registry.register(FileSender(mail_dir))
     registry.register(MemorySender())
     registry.register(SmtpSender(smtp_host, smtp_port, sender))
     return registry

@@ -197,3 +197,43 @@ def timeline(session: Session, case: CaseRow) -> list[object]:
         ((AuditRow.object_type == "case") & (AuditRow.object_id == case.id))
         | ((AuditRow.object_type == "report") & AuditRow.object_id.in_(report_ids or ["-"])))
     return list(session.scalars(query.order_by(AuditRow.seq)))
+
+
+def transfer(session: Session, who: Principal, case_id: str, agency_code: str, reason: str,
+             now: datetime) -> CaseRow:
+    """A supervisor hands the case to another agency (e.g. the child lives elsewhere)."""
+    from childsafe.store.agencies import get_by_code
+
+    if not who.can(Permission.CASE_SHARE):
+        raise PermissionDenied("Only supervisors transfer cases.")
+    case = _load(session, who, case_id)
+    _own(case, who)
+    if not (reason or "").strip():
+        raise InvalidInput("Give the reason for the transfer.", field="reason")
+    target = get_by_code(session, agency_code)
+    if target.id == case.agency_id:
+        raise InvalidInput("The case already belongs to that agency.", field="agency")
+    _event(session, who, "case.transfer", case, to=target.code, reason=reason.strip()[:2000])
+    case.agency_id, case.assigned_to, case.claimed_until = target.id, None, None
+    case.updated_at = now
+    for report in reports_of(session, case):
+        report.agency_id = target.id
+    return case
+
+
+def share(session: Session, who: Principal, case_id: str, agency_code: str, reason: str,
+          now: datetime) -> CaseRow:
+    """A supervisor lets another agency read the case (it stays ours)."""
+    from childsafe.store.agencies import get_by_code
+    from childsafe.store.cases import share_case
+
+    if not who.can(Permission.CASE_SHARE):
+        raise PermissionDenied("Only supervisors share cases.")
+    case = _load(session, who, case_id)
+    _own(case, who)
+    target = get_by_code(session, agency_code)
+    if target.id == case.agency_id:
+        raise InvalidInput("The case already belongs to that agency.", field="agency")
+    share_case(session, who, case, target, reason)
+    case.updated_at = now
+    return case

@@ -22,6 +22,7 @@ from childsafe.core.principal import Principal
 from childsafe.reports import intake
 from childsafe.reports.advice import templates_for
 from childsafe.store import audit, cases, casework
+from childsafe.store.agencies import list_agencies
 from childsafe.store.models import AgencyRow, UserRow
 from childsafe.store.report_models import EvidenceRow, ReportRow, ReportUpdateRow
 from childsafe.web.console import page
@@ -98,6 +99,7 @@ def _render(request: Request, session: Session, principal: Principal, case: Any,
         "notes": casework.notes(session, case), "timeline": casework.timeline(session, case),
         "templates": templates, "draft": draft, "assignee": assignee, "stations": stations,
         "outcomes": casework.OUTCOMES, "error": error, "now": now_of(request),
+        "agencies": [a for a in list_agencies(session) if a.id != case.agency_id],
         "owned": case.agency_id == principal.agency_id,
         "done": request.query_params.get("done")}, status=status)
 
@@ -167,6 +169,17 @@ def close(case_id: str, request: Request, outcome: Field = "",
     return _act(request, session, principal, case_id,
                 lambda: casework.close(session, principal, case_id, outcome, now_of(request)),
                 "closed")
+
+
+@router.post("/{case_id}/transfer")
+def transfer(case_id: str, request: Request, agency: Field = "", reason: Field = "",
+             mode: Field = "share", principal: Principal = requires(Permission.CASE_SHARE),
+             session: Session = DbSession) -> Response:
+    """Share with (read-only) or transfer to another agency; the reason is audited."""
+    act = casework.transfer if mode == "transfer" else casework.share
+    return _act(request, session, principal, case_id,
+                lambda: act(session, principal, case_id, agency, reason, now_of(request)),
+                "transferred" if mode == "transfer" else "shared")
 
 
 @router.get("/{case_id}/referral")

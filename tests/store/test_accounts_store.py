@@ -113,3 +113,19 @@ def test_routing_in_store(db):
         jurisdiction, agency = agencies.route_country(s, "DE")
         assert agency.code == "INT-INTERPOL" and agency.is_fallback
         assert jurisdiction.country == "DE"
+
+
+def test_routing_for_every_country_in_the_table(db):
+    import csv
+
+    from childsafe.store.agencies import packaged_vgt_table
+    rows = list(csv.DictReader(packaged_vgt_table().splitlines()))
+    with db.transaction() as s:
+        for row in rows:
+            if row["country_code"] == "*":
+                continue
+            jurisdiction, agency = agencies.route_country(s, row["country_code"])
+            assert agency.code == row["agency_code"], row["country_code"]
+            assert jurisdiction.emergency_number == row["emergency_number"]
+        for unknown in ("ZZ", "FR", "BR", "JP"):
+            assert agencies.route_country(s, unknown)[1].code == "INT-INTERPOL"

@@ -56,3 +56,14 @@ def test_account_notices_go_through_the_outbox(db, make_officer):
     assert subjects == ["Your childsafe account", "Your childsafe account was locked",
                         "Your two-factor authentication was reset"]
     assert all(m.to == "notice.me@example.com" for m, _ in sender.outbox)
+
+
+def test_file_sender_writes_one_eml_per_message(tmp_path):
+    from childsafe.mail import FileSender, Mail
+
+    sender = FileSender(tmp_path / "mail")
+    sender.send(Mail("a@example.com", "Hello", "Body <b>x</b>"), idempotency_key="k:1/../x")
+    sender.send(Mail("a@example.com", "Hello", "Body <b>x</b>"), idempotency_key="k:1/../x")
+    files = list((tmp_path / "mail").iterdir())
+    assert len(files) == 1 and files[0].parent == tmp_path / "mail"
+    assert "Subject: Hello" in files[0].read_text()

@@ -161,3 +161,41 @@ def test_supervisor_bulk_assign(client, logged_in, make_officer, filed, db):
     assert r.status_code == 303
     with db.transaction() as s:
         assert s.get(CaseRow, case_id).assigned_to == target.id
+
+
+def test_supervisor_shares_then_transfers(client, app, clock, logged_in, make_officer, filed, db):
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import login
+    case_id, _receipt, _png = filed
+    logged_in("ceop.sup2", roles="supervisor")
+    token = csrf_from(client.get(f"/cases/{case_id}").text)
+    hsi = TestClient(app, base_url="https://testserver")
+    login(hsi, clock, make_officer("hsi.reader", agency="US-DHS-HSI"))
+    assert hsi.get(f"/cases/{case_id}").status_code == 404
+    r = client.post(f"/cases/{case_id}/transfer", data={"csrf": token, "agency": "US-DHS-HSI",
+                                                        "mode": "share", "reason": ""})
+    assert r.status_code == 422
+    client.post(f"/cases/{case_id}/transfer", data={"csrf": token, "agency": "US-DHS-HSI",
+                                                    "mode": "share", "reason": "suspect in US"})
+    page = hsi.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and "Claim" not in page.text  # read-only for them
+    client.post(f"/cases/{case_id}/transfer", data={"csrf": token, "agency": "AU-AFP-ACCCE",
+                                                    "mode": "transfer", "reason": "child in AU"})
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    with db.transaction() as s:
+        case = s.get(CaseRow, case_id)
+        from childsafe.store.models import AgencyRow
+        assert s.get(AgencyRow, case.agency_id).code == "AU-AFP-ACCCE"
+        details = [a.detail for a in s.scalars(select(AuditRow).where(
+            AuditRow.action.in_(["case.share", "case.transfer"])))]
+    assert {"to": "AU-AFP-ACCCE", "reason": "child in AU"} in details
+
+
+def test_officer_cannot_transfer(client, logged_in, filed):
+    case_id, _receipt, _png = filed
+    logged_in("ceop.plain2")
+    token = csrf_from(client.get(f"/cases/{case_id}").text)
+    r = client.post(f"/cases/{case_id}/transfer", data={"csrf": token, "agency": "US-DHS-HSI",
+                                                        "mode": "transfer", "reason": "x"})
+    assert r.status_code == 403
