@@ -27,6 +27,7 @@ from childsafe.web import (
     dashboard,
     officers_admin,
     ops,
+    pooling_api,
     problems,
     provider_api,
     report_pages,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(block_console.router)
     app.include_router(api.router)
     app.include_router(provider_api.router)
+    app.include_router(pooling_api.router)
     app.include_router(ops.router)
     app.include_router(report_pages.router)
     commit_in_endpoint_thread(app)
