@@ -24,7 +24,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -79,7 +79,7 @@ def publish(
             rows, errors = read_entries(entries, lambda: progress.advance(task))
         if errors:
             for e in errors[:200]:
-                err.print(f"{entries}:{e}", highlight=False, markup=False)
+                err.print(f"{entries}:{e}", highlight=False, markup=False, soft_wrap=True)
             if len(errors) > 200:
                 err.print(f"... and {len(errors) - 200} more", highlight=False)
             raise _fail(f"{len(errors)} invalid row(s); nothing published")
@@ -124,7 +124,7 @@ def import_entries(
         if not result.ok:
             session.rollback()
             for e in result.errors[:200]:
-                err.print(f"{file}:{e}", highlight=False, markup=False)
+                err.print(f"{file}:{e}", highlight=False, markup=False, soft_wrap=True)
             if len(result.errors) > 200:
                 err.print(f"... and {len(result.errors) - 200} more", highlight=False)
             raise _fail(f"{len(result.errors)} invalid row(s); nothing imported")
@@ -282,7 +282,7 @@ def rpz(
         rows, errors = read_entries(entries)
         if errors:
             for e in errors[:200]:
-                err.print(f"{entries}:{e}", highlight=False, markup=False)
+                err.print(f"{entries}:{e}", highlight=False, markup=False, soft_wrap=True)
             raise _fail(f"{len(errors)} invalid row(s); no zone written")
         text, skipped = render_rpz(
             rows,
