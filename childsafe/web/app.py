@@ -31,6 +31,7 @@ from childsafe.web import (
     problems,
     provider_api,
     report_pages,
+    sharing_pages,
 )
 from childsafe.web.deps import commit_in_endpoint_thread, read_csrf_field
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(console.router)
     app.include_router(case_pages.router)
     app.include_router(dashboard.router)
+    app.include_router(sharing_pages.router)
     app.include_router(officers_admin.router)
     app.include_router(block_console.router)
     app.include_router(api.router)

@@ -19,7 +19,7 @@ from childsafe.core.audit import AuditEvent
 from childsafe.core.errors import DomainError, NotFound
 from childsafe.core.permissions import Permission
 from childsafe.core.principal import Principal
-from childsafe.reports import intake
+from childsafe.reports import intake, pooling
 from childsafe.reports.advice import templates_for
 from childsafe.store import audit, cases, casework
 from childsafe.store.agencies import list_agencies
@@ -94,7 +94,10 @@ def _render(request: Request, session: Session, principal: Principal, case: Any,
     assignee = session.get(UserRow, case.assigned_to) if case.assigned_to else None
     stations = list(session.scalars(select(PoliceStationRow).where(
         PoliceStationRow.country.in_([case.country or "", "*"])).order_by(PoliceStationRow.name)))
+    pool = pooling.matches(session, principal, case.id, ip=ip_of(request)) \
+        if case.agency_id == principal.agency_id else []
     return page(request, "case.html", {
+        "pool": pool,
         "case": case, "owner": session.get(AgencyRow, case.agency_id), "reports": reports,
         "notes": casework.notes(session, case), "timeline": casework.timeline(session, case),
         "templates": templates, "draft": draft, "assignee": assignee, "stations": stations,
@@ -180,6 +183,17 @@ def transfer(case_id: str, request: Request, agency: Field = "", reason: Field =
     return _act(request, session, principal, case_id,
                 lambda: act(session, principal, case_id, agency, reason, now_of(request)),
                 "transferred" if mode == "transfer" else "shared")
+
+
+@router.post("/{case_id}/sharing-request")
+def sharing_request(case_id: str, request: Request, agency: Field = "", reason: Field = "",
+                    principal: Principal = requires(Permission.CASE_SHARE),
+                    session: Session = DbSession) -> Response:
+    """Ask an agency holding matching cases to share them (they approve or refuse)."""
+    return _act(request, session, principal, case_id,
+                lambda: pooling.request_sharing(session, principal, case_id, agency, reason,
+                                                now_of(request), ip=ip_of(request)),
+                "sharing requested")
 
 
 @router.get("/{case_id}/referral")
