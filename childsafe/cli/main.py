@@ -80,8 +80,12 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
         migrate.upgrade(engine)
     finally:
         engine.dispose()
+    from childsafe.ratelimit import MemoryRateLimiter
+    from childsafe.web.app import intake_context
+
     with transaction(settings) as session:
-        logins = seed_demo(session, settings.data_dir / "demo-logins.json")
+        logins = seed_demo(session, settings.data_dir / "demo-logins.json",
+                           intake_context(settings, MemoryRateLimiter()))
     table = Table("username", "password", "role", "agency", title="Demo logins")
     for login in logins:
         table.add_row(login.username, login.password, login.role, login.agency)
@@ -102,7 +106,8 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     from childsafe.worker import default_handlers, drain_once, housekeeping, run_forever
 
     settings = load_settings()
-    sender = mail_senders(settings.smtp_host, settings.smtp_port, settings.mail_from).get(
+    sender = mail_senders(settings.smtp_host, settings.smtp_port, settings.mail_from,
+                          settings.data_dir / "mail").get(
         settings.mail_sender)
     # Case deliveries need the keyring (channel secrets, reporter identities).
     handlers = default_handlers(sender, keyring=settings.keyring)

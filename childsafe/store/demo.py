@@ -16,8 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from childsafe.core.cases import CaseSource
+from childsafe.reports.intake import IntakeContext
 from childsafe.store import accounts, agencies, cases
-from childsafe.store.models import AgencyRow, CaseRow, UserRow
+from childsafe.store.demo_reports import file_demo_reports
+from childsafe.store.models import AgencyRow, CaseRow, UserRow, utcnow
+from childsafe.store.police import seed_police_stations
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +65,12 @@ def _save_passwords(path: Path, passwords: dict[str, str]) -> None:
         json.dump(passwords, fh, indent=2)
 
 
-def seed_demo(session: Session, logins_file: Path) -> list[DemoLogin]:
-    """Idempotent: creates what is missing and returns every demo login."""
+def seed_demo(session: Session, logins_file: Path,
+              intake_ctx: IntakeContext | None = None) -> list[DemoLogin]:
+    """Idempotent: creates what is missing and returns every demo login.
+
+    With an intake context the demo cases come from real reports (answers, evidence,
+    triage); otherwise bare cases are created."""
     agencies.seed_agencies(session)
     for code, name in EXTRA_AGENCIES:
         if session.scalar(select(AgencyRow.id).where(AgencyRow.code == code)) is None:
@@ -81,6 +88,9 @@ def seed_demo(session: Session, logins_file: Path) -> list[DemoLogin]:
         logins.append(DemoLogin(username, passwords.get(username, "(set before; see admin)"),
                                 role, agency_code))
     _save_passwords(logins_file, passwords)
+    seed_police_stations(session)
+    if not session.scalar(select(func.count()).select_from(CaseRow)) and intake_ctx is not None:
+        file_demo_reports(session, intake_ctx, utcnow())
     if not session.scalar(select(func.count()).select_from(CaseRow)):
         for agency_code, title, priority, country in DEMO_CASES:
             cases.create_case(session, agency=agencies.get_by_code(session, agency_code),
