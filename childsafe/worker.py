@@ -75,10 +75,12 @@ def default_handlers(sender: MailSender, *, keyring: Keyring | None = None,
     registry.register(MailHandler(sender))
     if keyring is not None:
         from childsafe.reports import deliveries
+        from childsafe.reports.preservation import PreservationHandler
 
         for handler in deliveries.delivery_handlers(
                 keyring, http=http or deliveries.default_http_client):
             registry.register(handler)
+        registry.register(PreservationHandler(http or deliveries.default_http_client))
     return registry
 
 

@@ -153,6 +153,21 @@ def revoke_key(key_id_: str = typer.Argument(..., metavar="KEY_ID",
     console.print(f"Revoked {key_id_}.")
 
 
+@app.command("set-provider-webhook")
+def set_provider_webhook(provider: str = typer.Argument(..., help="Provider name"),
+                         url: str = typer.Argument(..., help="https:// URL of the provider's "
+                                                             "endpoint")) -> None:
+    """Set where data-preservation requests go; prints the signing secret once."""
+    from childsafe.reports.preservation import provider_by_name, set_webhook
+
+    settings = load_settings()
+    with transaction(settings) as session:
+        secret = set_webhook(session, settings.keyring, provider_by_name(session, provider), url,
+                             actor="cli")
+    console.print("Webhook set. Signing secret (give it to the provider; not shown again):")
+    console.print(secret, soft_wrap=True, highlight=False)
+
+
 @app.command("reset-mfa")
 def reset_mfa(username: str) -> None:
     """Forget a user's TOTP device; they enrol a new one at next login. Ends their sessions."""

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from childsafe.core.crypto import Keyring, rewrap, split_envelope
 from childsafe.store.case_models import AgencyChannelRow
-from childsafe.store.models import UserRow
+from childsafe.store.models import ProviderRow, UserRow
 from childsafe.store.report_models import EvidenceRow, ReportRow
 
 
@@ -53,6 +53,15 @@ def _channel_secrets(session: Session, ring: Keyring) -> Iterator[None]:
         yield None
 
 
+def _provider_webhooks(session: Session, ring: Keyring) -> Iterator[None]:
+    for row in session.scalars(select(ProviderRow).where(
+            ProviderRow.webhook_secret_enc.is_not(None))):
+        assert row.webhook_secret_enc is not None
+        row.webhook_secret_enc = rewrap(ring, row.webhook_secret_enc,
+                                        f"provider:{row.id}:webhook")
+        yield None
+
+
 FIELDS = [
     EncryptedField("officer TOTP secrets", lambda s: int(s.scalar(
         select(func.count()).select_from(UserRow).where(UserRow.totp_secret_enc.is_not(None)))
@@ -64,6 +73,9 @@ FIELDS = [
     EncryptedField("delivery channel secrets", lambda s: int(s.scalar(
         select(func.count()).select_from(AgencyChannelRow)
         .where(AgencyChannelRow.secret_enc.is_not(None))) or 0), _channel_secrets),
+    EncryptedField("provider webhook secrets", lambda s: int(s.scalar(
+        select(func.count()).select_from(ProviderRow)
+        .where(ProviderRow.webhook_secret_enc.is_not(None))) or 0), _provider_webhooks),
 ]
 
 

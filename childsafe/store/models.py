@@ -109,6 +109,8 @@ class ProviderRow(Base):
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     abuse_desk_url: Mapped[str] = mapped_column(String(500), default="")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    webhook_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

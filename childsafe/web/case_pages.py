@@ -19,7 +19,7 @@ from childsafe.core.audit import AuditEvent
 from childsafe.core.errors import DomainError, NotFound
 from childsafe.core.permissions import Permission
 from childsafe.core.principal import Principal
-from childsafe.reports import intake, pooling
+from childsafe.reports import intake, pooling, preservation
 from childsafe.reports.advice import templates_for
 from childsafe.store import audit, cases, casework
 from childsafe.store.agencies import list_agencies
@@ -194,6 +194,18 @@ def sharing_request(case_id: str, request: Request, agency: Field = "", reason: 
                 lambda: pooling.request_sharing(session, principal, case_id, agency, reason,
                                                 now_of(request), ip=ip_of(request)),
                 "sharing requested")
+
+
+@router.post("/{case_id}/preserve")
+def preserve(case_id: str, request: Request,
+             principal: Principal = requires(Permission.CASE_WRITE),
+             session: Session = DbSession) -> Response:
+    """Ask the provider(s) whose app filed the reports to preserve the data (signed webhook)."""
+    keyring = settings_of(request).keyring
+    return _act(request, session, principal, case_id,
+                lambda: preservation.request_preservation(session, keyring, principal, case_id,
+                                                          now_of(request)),
+                "preservation requested")
 
 
 @router.get("/{case_id}/referral")
