@@ -26,6 +26,7 @@ services:
 lint: install-test
 	$(BIN)/ruff check childsafe tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy childsafe
 
 ## Install test extras and system services, then run lint and the whole suite
 test: install-test services lint
