@@ -167,15 +167,26 @@ UI: dict[str, dict[str, str]] = {
                         "wrong tries the code stops working.",
                   "fr": "Ce code n’est pas le bon. Vérifiez l’e-mail et réessayez. Après 5 "
                         "essais ratés, le code ne fonctionne plus."},
-    "ver_expired": {"en": "The code works for 24 hours and that time has passed. Please make a "
-                          "new report; if someone is in danger now, call your emergency number.",
-                    "fr": "Le code est valable 24 heures et ce délai est passé. Faites un "
-                          "nouveau signalement ; si quelqu’un est en danger maintenant, appelez "
-                          "le numéro d’urgence."},
-    "ver_locked": {"en": "The code was typed wrongly too many times and no longer works. Please "
-                         "make a new report.",
-                   "fr": "Le code a été mal tapé trop de fois et ne fonctionne plus. Faites un "
-                         "nouveau signalement."},
+    "ver_expired": {"en": "The code works for 24 hours and that time has passed. Ask for a new "
+                          "code below; if someone is in danger now, call your emergency number.",
+                    "fr": "Le code est valable 24 heures et ce délai est passé. Demandez un "
+                          "nouveau code ci-dessous ; si quelqu’un est en danger maintenant, "
+                          "appelez le numéro d’urgence."},
+    "ver_locked": {"en": "The code was typed wrongly too many times and no longer works. Ask "
+                         "for a new code below.",
+                   "fr": "Le code a été mal tapé trop de fois et ne fonctionne plus. Demandez "
+                         "un nouveau code ci-dessous."},
+    "ver_resent_title": {"en": "A new code is on its way", "fr": "Un nouveau code est en route"},
+    "ver_resent": {"en": "We sent a new code to your email. It works for 24 hours.",
+                   "fr": "Nous avons envoyé un nouveau code à votre e-mail. Il est valable "
+                         "24 heures."},
+    "ver_resend_limited_title": {"en": "Please check your email",
+                                 "fr": "Merci de vérifier vos e-mails"},
+    "ver_resend_limited": {"en": "We already sent several new codes today. Please check your "
+                                 "email, including the spam folder.",
+                           "fr": "Nous avons déjà envoyé plusieurs codes aujourd’hui. Vérifiez "
+                                 "vos e-mails, y compris les indésirables."},
+    "resend": {"en": "Send me a new code", "fr": "M’envoyer un nouveau code"},
     "ver_link_bad": {"en": "This link is not valid, or the report has expired.",
                      "fr": "Ce lien n’est pas valide, ou le signalement a expiré."},
     "ver_no_email": {"en": "This report has no email address to confirm.",

@@ -31,6 +31,7 @@ from childsafe.reports.intake import (
     verify_with_code,
     verify_with_link,
 )
+from childsafe.reports.resend import resend_verification
 from childsafe.store.report_models import EvidenceRow, ReportRow, ReportUpdateRow
 from childsafe.web.deps import DbSession, public, settings_of
 from childsafe.web.report_common import (
@@ -155,6 +156,28 @@ def verify_code(request: Request, token: str, form: FormData = Form,
         return _verification_page(request, lang, "no_email", token, 422)
     # The attempt is committed when this returns, whatever the result: the counter holds.
     return _verification_page(request, lang, result.value, token, _RESULT_STATUS[result])
+
+
+@router.post("/report/status/{token}/resend", dependencies=[public()])
+def resend_code(request: Request, token: str, form: FormData = Form,
+                session: Session = DbSession) -> Response:
+    """Mail a new code (the old one expired or was typed wrongly too often)."""
+    report = _report(session, token)
+    lang = lang_of(request, report.language if report else None)
+    if report is None:
+        return _not_found(request, lang)
+    if not csrf_ok(request, form.get("csrf")):
+        return render(request, "report/message.html", lang,
+                      {"title_key": "expired_title", "text_key": "expired"}, status=403)
+    try:
+        resend_verification(session, request.app.state.intake(), token, now_for(request))
+    except NotFound:
+        return _not_found(request, lang)
+    except RateLimited:
+        return _verification_page(request, lang, "resend_limited", token, 429)
+    except InvalidInput:
+        return _verification_page(request, lang, "no_email", token, 422)
+    return _verification_page(request, lang, "resent", token, 200)
 
 
 @router.get("/report/verify/{report_id}/{link_token}", dependencies=[public()])
