@@ -28,10 +28,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import threading
 import time
 from dataclasses import dataclass
+from itertools import compress
 from typing import ClassVar, Protocol
 
 from childsafe.block.core.listfile import ListError
@@ -128,13 +130,41 @@ class ListHolder:
         log(f"list {matcher.seq} loaded ({matcher.size} hashed expressions)")
 
 
+# One match per request line (MULTILINE, so `$` is each line's end): the common shape
+# `[ID ]http(s)://AUTHORITY[/PATH][ extras]` gives the channel prefix (`b""` if none), the
+# origin `http(s)://AUTHORITY` and the path; any other line matches the last alternative and
+# gives three `None`s. URL bytes are printable (no space, TAB, CR or other control byte), so
+# these are exactly the URLs the per-line path would also send straight to `Matcher.listed`.
+# With `split`, a block of n lines becomes [b"", ch, origin, path, b"\n", ch, ..., path, b""]:
+# four flat list items per line and no per-line tuple.
+_URL_TAIL = rb"(https?://[^/\x00-\x20]*)(/[^\x00-\x20]*|)(?: .*)?|.*)$"
+_LINE_RES = {
+    "auto": re.compile(rb"(?m)^(?:(\d+ |)" + _URL_TAIL),
+    "on": re.compile(rb"(?m)^(?:(\d+ )" + _URL_TAIL),
+    "off": re.compile(rb"(?m)^(?:()" + _URL_TAIL),
+}
+_SLOW: tuple[str, ...] = ("",)  # a truthy verdict: answer the line on the per-line path
+
+
 @dataclass
 class Answerer:
-    """Turns complete request lines into answer bytes (pure apart from the matcher cache)."""
+    """Turns complete request lines into answer bytes (pure apart from the matcher cache).
+
+    `block()` answers a whole read at once: one regex `split` cuts every line into channel
+    prefix, origin and path; one `map` over the matcher's host cache gives every line's host
+    verdict; the answers of all lines whose host has no entry (almost all traffic) are one
+    `bytes.join`. No Python code runs per line except for lines whose host owns an entry
+    (decided by `Matcher.listed`) and lines of any other shape (`answer_line`).
+    """
 
     blocked: bytes
     passed: bytes
     channels: str = "auto"  # "auto", "on", "off"
+
+    def __post_init__(self) -> None:
+        self._line_re = _LINE_RES[self.channels]
+        self._blocked_nl = self.blocked + b"\n"
+        self._passed_nl = self.passed + b"\n"
 
     def _parse(self, line: bytes) -> tuple[bytes, bytes | None, bytes | None]:
         """(channel prefix, URL, or None and a BH answer) for any line, however odd."""
@@ -151,43 +181,70 @@ class Answerer:
             return b"", None, b'BH message="missing channel id"\n'
         return b"", parts[0], None
 
-    def __call__(self, lines: list[bytes], matcher: Matcher) -> bytes:
-        listed = matcher.listed
-        host_cache_get = matcher.host_cache.get
-        blocked = self.blocked + b"\n"
-        passed = self.passed + b"\n"
-        with_channels = self.channels != "off"
+    def _decide(self, url: bytes, matcher: Matcher) -> bytes:
+        try:
+            return self._blocked_nl if matcher.listed(url) else self._passed_nl
+        except Exception as exc:  # never let one request kill the helper
+            log(f"internal error on a request: {exc!r}")
+            return b'BH message="internal error"\n'
+
+    def answer_line(self, line: bytes, matcher: Matcher) -> bytes:
+        """The answer to one request line (any bytes without a newline), newline included."""
+        i = line.find(b" ")
+        if self.channels != "off" and i > 0 and line[:i].isdigit():
+            j = line.find(b" ", i + 1)
+            url: bytes | None = line[i + 1 : j] if j >= 0 else line[i + 1 :]
+            ch = line[: i + 1]
+        elif self.channels != "on" and i > 0:
+            url, ch = line[:i], b""
+        else:
+            url = b""
+        if not url or url[-1] <= 32 or b"\t" in url:
+            ch, url, bad = self._parse(line)
+            if url is None:
+                return ch + (bad or b"BH\n")
+        return ch + self._decide(url, matcher)
+
+    def block(self, block: bytes, matcher: Matcher) -> bytes:
+        """Answers for `block`: one or more complete lines joined by newlines, without the
+        final newline (so `b""` is one empty line). One answer line per request line."""
+        parts = self._line_re.split(block)
+        seps = parts[4::4]
+        if parts[0] or seps.count(b"\n") != len(seps) - 1 or seps[-1]:
+            # Cannot happen (every line is one match); never answer out of step.
+            return b"".join([self.answer_line(ln, matcher) for ln in block.split(b"\n")])
+        chs = parts[1::4]
+        origins = parts[2::4]
+        lookup = matcher.host_cache.__getitem__
+        irregular = None in origins
+        if irregular:  # a line of another shape: the per-line path decides
+            verdicts = [_SLOW if o is None else lookup(o) for o in origins]
+        else:
+            verdicts = list(map(lookup, origins))
+        passed = self._passed_nl
+        slow = list(compress(range(len(chs)), verdicts))
+        if not slow:
+            return passed.join(chs) + passed
+        lines = block.split(b"\n") if irregular else None
         out: list[bytes] = []
-        append = out.append
-        url: bytes | None
-        for line in lines:
-            # Common shape first: "ID URL extras" / "URL extras", single spaces.
-            i = line.find(b" ")
-            if with_channels and i > 0 and line[:i].isdigit():
-                j = line.find(b" ", i + 1)
-                url = line[i + 1 : j] if j >= 0 else line[i + 1 :]
-                ch = line[: i + 1]
-            elif self.channels != "on" and i > 0:
-                url, ch = line[:i], b""
+        prev = 0
+        for i in slow:
+            ch = chs[i]
+            chs[i] = b""
+            out.append(passed.join(chs[prev : i + 1]))  # lines prev..i-1 answered
+            if ch is None:
+                assert lines is not None
+                out.append(self.answer_line(lines[i], matcher))
             else:
-                url = b""
-            if not url or url[-1] <= 32 or b"\t" in url:
-                ch, url, bad = self._parse(line)
-                if url is None:
-                    append(ch + (bad or b"BH\n"))
-                    continue
-            # Inlined fast path of Matcher.listed: a host known to have no entries.
-            if url.startswith(b"http://"):
-                e = url.find(b"/", 7)
-                if host_cache_get(url[7:e] if e > 0 else url[7:]) == ():
-                    append(ch + passed)
-                    continue
-            try:
-                append(ch + (blocked if listed(url) else passed))
-            except Exception as exc:  # never let one request kill the helper
-                log(f"internal error on a request: {exc!r}")
-                append(ch + b'BH message="internal error"\n')
+                out.append(ch + self._decide(origins[i] + parts[4 * i + 3], matcher))
+            prev = i + 1
+        if prev < len(chs):
+            out.append(passed.join(chs[prev:]) + passed)
         return b"".join(out)
+
+    def __call__(self, lines: list[bytes], matcher: Matcher) -> bytes:
+        """Answers for a list of complete lines (without newlines), in order."""
+        return self.block(b"\n".join(lines), matcher) if lines else b""
 
     def overlong(self, head: bytes) -> bytes:
         parts = head.split(None, 1)
@@ -224,9 +281,12 @@ def serve(holder: ListHolder, answerer: Answerer, in_fd: int = 0, out_fd: int = 
                 continue
             _write_all(out_fd, answerer.overlong(discarding))
             discarding, chunk = None, chunk[nl + 1 :]
-        lines = (buf + chunk).split(b"\n") if buf else chunk.split(b"\n")
-        buf = lines.pop()
-        out = answerer(lines, holder.matcher) if lines else b""
+        data = buf + chunk if buf else chunk
+        end = data.rfind(b"\n")
+        if end < 0:
+            out, buf = b"", data
+        else:
+            out, buf = answerer.block(data[:end], holder.matcher), data[end + 1 :]
         if len(buf) > MAX_LINE:
             discarding, buf = buf[:64], b""
         if out:

@@ -5,11 +5,14 @@ the full digests in one bytes blob, so a 1,000,000-entry list costs ~50 MB, not 
 a set of bytes objects would.
 
 Speed: almost all traffic goes to hosts without any entry. The canonical host of a URL
-depends only on its authority text (everything between `scheme://` and the first `/`, `?`
-or `#`), so the host verdict is cached per raw authority and an unlisted host costs one
-`split` and one dict lookup. Only URLs on hosts that own an entry are canonicalized in full
-and their (<= 30) expressions hashed; a match is always confirmed on the full 32-byte
-SHA-256 digest, never on a prefix alone.
+depends only on its authority text (everything between `scheme://` and the first `/`), so
+the host verdict is cached per raw *origin* (`http://` or `https://` plus that text) in
+`host_cache`, a dict that computes a missing verdict itself (`__missing__`): an unlisted host
+costs one slice and one dict lookup, and a caller can look up many origins in one
+`map(host_cache.__getitem__, origins)` without a Python-level loop. A new host costs one
+keyed hash and a bisect over a few records (`_bucket_index`). Only URLs on hosts that own an
+entry are canonicalized in full and their (<= 30) expressions hashed; a match is always
+confirmed on the full 32-byte SHA-256 digest, never on a prefix alone.
 
 A `Matcher` is immutable apart from its caches; a new list means a new `Matcher`, swapped in
 with one reference assignment, so no request ever sees half a list.
@@ -18,12 +21,16 @@ with one reference assignment, so no request ever sees half a list.
 from __future__ import annotations
 
 import enum
+import re
 import sys
 from array import array
 from bisect import bisect_left
+from collections.abc import Callable
+from hashlib import sha256
 
 from childsafe.block.core.canon import CanonicalURL, InvalidURL, canonicalize, host_from_authority
 from childsafe.block.core.expressions import (
+    HOST_KEY_BYTES,
     expression_digest,
     host_key,
     lookup_hosts,
@@ -34,6 +41,12 @@ from childsafe.block.core.listfile import DIGEST_BYTES, ListError, ListSnapshot
 HOST_CACHE_SIZE = 1 << 17
 URL_CACHE_SIZE = 1 << 16
 _FAST_SCHEMES = (b"http://", b"https://")
+# An origin whose host is already canonical and not an IP address in any spelling: lowercase
+# letter-digit-hyphen labels joined by single dots, ending in a letter that no IPv4 spelling
+# contains (not a hex digit, not `x`), with an optional port. `canonicalize` returns such a
+# host unchanged (a test checks this against `host_from_authority`). Linear time: a label
+# cannot contain a dot, so there is nothing to backtrack into.
+_CANONICAL_ORIGIN_RE = re.compile(rb"https?://((?:[a-z0-9-]+\.)*[a-z0-9-]*[g-wyz])(?::[0-9]*)?\Z")
 
 
 class Decision(enum.StrEnum):
@@ -52,6 +65,38 @@ def _sorted_u64(blob: bytes, stride: int) -> array:
     return out
 
 
+def _bucket_index(keys: array) -> tuple[int, array]:
+    """(shift, starts): the records whose key has the top bits `b` are
+    `keys[starts[b]:starts[b + 1]]`, about two per bucket (at most 2**16 buckets), so a
+    lookup bisects a handful of records instead of the whole array."""
+    bits = max(0, min(16, len(keys).bit_length() - 2))
+    shift = 64 - bits
+    starts = array("I", (bisect_left(keys, b << shift) for b in range(1 << bits)))
+    starts.append(len(keys))
+    return shift, starts
+
+
+class HostVerdicts(dict[bytes, tuple[str, ...]]):
+    """Origin (`http://` or `https://` + raw authority) -> its lookup hosts that own an entry.
+
+    `()` means "no entry can match any URL of this origin". A miss computes and stores the
+    verdict; the cache is emptied when it reaches `HOST_CACHE_SIZE` (bounded memory).
+    """
+
+    __slots__ = ("_verdict",)
+
+    def __init__(self, verdict: Callable[[bytes], tuple[str, ...]]) -> None:
+        super().__init__()
+        self._verdict = verdict
+
+    def __missing__(self, origin: bytes) -> tuple[str, ...]:
+        verdict = self._verdict(origin)
+        if len(self) >= HOST_CACHE_SIZE:
+            self.clear()
+        self[origin] = verdict
+        return verdict
+
+
 class Matcher:
     """Decisions for one list version. `listed()` is the hot path for raw request URLs."""
 
@@ -65,7 +110,10 @@ class Matcher:
         for arr in (self._hosts, self._prefixes):
             if any(a > b for a, b in zip(arr, arr[1:], strict=False)):
                 raise ListError("list records are not sorted")
-        self.host_cache: dict[bytes, tuple[str, ...]] = {}
+        self._host_shift, self._host_starts = _bucket_index(self._hosts)
+        self._prefix_shift, self._prefix_starts = _bucket_index(self._prefixes)
+        self._host_salt = self._key + b"\x00"  # see expressions.host_key
+        self.host_cache = HostVerdicts(self._origin_verdict)
         self._url_cache: dict[bytes, bool] = {}
         self._suffix_cache: dict[str, bool] = {}
 
@@ -75,15 +123,18 @@ class Matcher:
 
     def _has_host_key(self, key: bytes) -> bool:
         v = int.from_bytes(key, "big")
+        b = v >> self._host_shift
+        hi = self._host_starts[b + 1]
         hosts = self._hosts
-        i = bisect_left(hosts, v)
-        return i < len(hosts) and hosts[i] == v
+        i = bisect_left(hosts, v, self._host_starts[b], hi)
+        return i < hi and hosts[i] == v
 
     def has_digest(self, digest: bytes) -> bool:
         """Full-digest membership (prefix bisect, then 32-byte comparison)."""
         v = int.from_bytes(digest[:8], "big")
+        b = v >> self._prefix_shift
         prefixes = self._prefixes
-        i = bisect_left(prefixes, v)
+        i = bisect_left(prefixes, v, self._prefix_starts[b], self._prefix_starts[b + 1])
         n = len(prefixes)
         while i < n and prefixes[i] == v:
             if self._digests[i * DIGEST_BYTES : (i + 1) * DIGEST_BYTES] == digest:
@@ -104,30 +155,52 @@ class Matcher:
         """The lookup hosts of a canonical host that own at least one entry."""
         return tuple(h for h in lookup_hosts(host) if self._host_listed(h))
 
-    def _authority_verdict(self, authority: bytes) -> tuple[str, ...]:
+    def _origin_verdict(self, origin: bytes) -> tuple[str, ...]:
+        """`listed_hosts` of an origin `http://AUTHORITY` or `https://AUTHORITY`.
+
+        The cold path of almost all traffic (a host not seen before, with no entry), so the
+        common case is inlined: a host already in canonical form (see
+        `_CANONICAL_ORIGIN_RE`) with three labels has the lookup hosts `a.b.c` and `b.c`.
+        """
+        m = _CANONICAL_ORIGIN_RE.match(origin)
+        if m is not None:
+            raw = m[1]
+            host = raw.decode("ascii")
+            if raw.count(b".") == 2:
+                known = self._suffix_cache.get
+                parent = host[host.index(".") + 1 :]
+                own = known(host)
+                if own is None:  # host_key(), inlined: one hash per new host
+                    own = self._has_host_key(sha256(self._host_salt + raw).digest()[:HOST_KEY_BYTES])
+                up = known(parent)
+                if up is None:
+                    up = self._host_listed(parent)
+                if own:
+                    return (host, parent) if up else (host,)
+                return (parent,) if up else ()
+            return self.listed_hosts(host)
+        if origin.startswith(b"http://"):
+            authority = origin[7:]
+        elif origin.startswith(b"https://"):
+            authority = origin[8:]
+        else:
+            raise ValueError("not an http(s) origin")
         try:
-            verdict = self.listed_hosts(host_from_authority(authority))
+            host = host_from_authority(authority)
         except InvalidURL:
-            verdict = ()
-        if len(self.host_cache) >= HOST_CACHE_SIZE:
-            self.host_cache.clear()
-        self.host_cache[authority] = verdict
-        return verdict
+            return ()
+        return self.listed_hosts(host)
 
     def listed(self, url: bytes) -> bool:
         """True if the raw URL is listed. Never raises on any input.
 
-        Callers on a hot path may first test `host_cache.get(authority) == ()` themselves
-        (see the Squid helper): an empty tuple means "this host has no entries".
+        Callers on a hot path may look up `host_cache[origin]` themselves, many at a time
+        (see the Squid helper): `()` means "no URL of this origin is listed".
         """
         hosts = None
         if url.startswith(_FAST_SCHEMES) and url[-1] > 32:
-            start = 7 if url[4] == 0x3A else 8  # "http:" or "https:"
-            end = url.find(b"/", start)
-            authority = url[start:end] if end > 0 else url[start:]
-            hosts = self.host_cache.get(authority)
-            if hosts is None:
-                hosts = self._authority_verdict(authority)
+            end = url.find(b"/", 7 if url[4] == 0x3A else 8)  # "http:" or "https:"
+            hosts = self.host_cache[url[:end] if end > 0 else url]
             if not hosts:
                 return False
         cached = self._url_cache.get(url)
