@@ -24,8 +24,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from childsafe.core.accounts import new_token, token_digest
 from childsafe.core.audit import AuditEvent
@@ -146,6 +146,15 @@ def read_reporter(keyring: Keyring, report: ReportRow) -> dict[str, Any]:
 
 def _store_evidence(session: Session, ctx: IntakeContext, report: ReportRow,
                     items: list[EvidenceItem], *, source: str, now: datetime) -> list[EvidenceRow]:
+    rows = _evidence_rows(ctx, report.id, items, source=source, now=now)
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _evidence_rows(ctx: IntakeContext, report_id: str, items: list[EvidenceItem], *,
+                   source: str, now: datetime) -> list[EvidenceRow]:
+    """Hash and encrypt each item into a new row (not yet added to any session)."""
     rows = []
     for item in items:
         eid = str(uuid.uuid4())
@@ -170,13 +179,10 @@ def _store_evidence(session: Session, ctx: IntakeContext, report: ReportRow,
             meta = {"file_kind": got.kind, "declared_type": got.declared_type,
                     "name_matches_type": got.name_matches_type}
         key_part, payload = split_envelope(seal(ctx.keyring, data, f"evidence:{eid}"))
-        row = EvidenceRow(id=eid, report_id=report.id, kind=kind, mime=mime, size=len(data),
-                          sha256=sha, md5=md5, server_name=name, client_name=client,
-                          source=source, meta=meta, key_enc=key_part, blob_enc=payload,
-                          received_at=now)
-        session.add(row)
-        rows.append(row)
-    session.flush()
+        rows.append(EvidenceRow(id=eid, report_id=report_id, kind=kind, mime=mime,
+                                size=len(data), sha256=sha, md5=md5, server_name=name,
+                                client_name=client, source=source, meta=meta, key_enc=key_part,
+                                blob_enc=payload, received_at=now))
     return rows
 
 
@@ -196,15 +202,35 @@ def _suspects(items: list[EvidenceItem], extra: list[SuspectRef]) -> list[Suspec
     return found
 
 
-def _find_duplicate(session: Session, keys: frozenset[str], now: datetime) -> ReportRow | None:
+def _insert_rows(session: Session, rows: list[ReportRow] | list[EvidenceRow]) -> None:
+    """INSERT new rows with one Core statement, then attach them to the session as if loaded.
+
+    Cheaper than the unit of work (which also could not order these rows: no relationship()
+    links them). Only attributes set on the objects are sent, so column defaults still apply.
+    """
+    if not rows:
+        return
+    table = rows[0].__table__
+    columns = {c.key for c in table.columns}
+    session.execute(insert(type(rows[0])),
+                    [{k: v for k, v in vars(row).items() if k in columns} for row in rows])
+    for row in rows:
+        make_transient_to_detached(row)
+        session.add(row)
+
+
+_DUPLICATE = (select(ReportRow.id).join(DedupKeyRow, DedupKeyRow.report_id == ReportRow.id)
+              .where(DedupKeyRow.key.in_(bindparam("keys", expanding=True)),
+                     DedupKeyRow.created_at >= bindparam("since"),
+                     ReportRow.duplicate_of.is_(None))
+              .order_by(DedupKeyRow.created_at).limit(1))
+
+
+def _find_duplicate(session: Session, keys: frozenset[str], now: datetime) -> str | None:
+    """The id of the earliest original report sharing a dedup key within the window."""
     if not keys:
         return None
-    row = session.scalar(
-        select(ReportRow).join(DedupKeyRow, DedupKeyRow.report_id == ReportRow.id)
-        .where(DedupKeyRow.key.in_(sorted(keys)), DedupKeyRow.created_at >= now - DEDUP_WINDOW,
-               ReportRow.duplicate_of.is_(None))
-        .order_by(DedupKeyRow.created_at).limit(1))
-    return row
+    return session.scalar(_DUPLICATE, {"keys": sorted(keys), "since": now - DEDUP_WINDOW})
 
 
 def _deliver(session: Session, keyring: Keyring, report: ReportRow, agency: AgencyRow,
@@ -300,33 +326,34 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
                            field="evidence")
     contact = contact_key(ctx, reporter)
     _check_limits(ctx, ip, contact)
-    country = result.country or reporter.country
-    jurisdiction, agency = agencies.route_country(session, country)
     immediate = result.classification.immediate
     report_id = str(uuid.uuid4())
     token = new_token()
     awaiting = bool(reporter.email) and not immediate
+    # Encrypt and hash before the first statement: on SQLite that statement takes the write
+    # lock, held until commit.
+    reporter_enc = seal(ctx.keyring, _reporter_json(reporter), f"report:{report_id}:reporter")
+    rows = _evidence_rows(ctx, report_id, evidence,
+                          source="provider" if provider else "reporter", now=now)
+    keys = dedup_keys([r.sha256 for r in rows], _suspects(evidence, suspects or []))
+    jurisdiction, agency_id = agencies.destination(session,
+                                                   result.country or reporter.country)
     report = ReportRow(
         id=report_id, reference=_reference(),
         state=(ReportState.AWAITING_VERIFICATION if awaiting else ReportState.WITH_OFFICERS).value,
-        agency_id=agency.id, immediate=immediate, category=result.classification.category.value,
+        agency_id=agency_id, immediate=immediate, category=result.classification.category.value,
         country=jurisdiction.country, language=result.language,
         audience=result.audience.value if result.audience else None, flow_id=result.flow_id,
         flow_version=result.flow_version, flow_result=result.to_dict(), channel=channel.value,
-        provider_id=provider.provider_id if provider else None,
-        reporter_enc=seal(ctx.keyring, _reporter_json(reporter), f"report:{report_id}:reporter"),
+        provider_id=provider.provider_id if provider else None, reporter_enc=reporter_enc,
         contact_key=contact, has_email=bool(reporter.email),
+        duplicate_of=_find_duplicate(session, keys, now),
         status_token_digest=token_digest(token), ver_attempts=0, created_at=now, updated_at=now)
-    session.add(report)
-    session.flush()
-    rows = _store_evidence(session, ctx, report, evidence,
-                           source="provider" if provider else "reporter", now=now)
-    keys = dedup_keys([r.sha256 for r in rows], _suspects(evidence, suspects or []))
-    original = _find_duplicate(session, keys, now)
-    if original is not None:
-        report.duplicate_of = original.id
-    for key in keys:
-        session.add(DedupKeyRow(key=key, report_id=report.id, created_at=now))
+    _insert_rows(session, [report])
+    _insert_rows(session, rows)
+    if keys:
+        session.execute(insert(DedupKeyRow),
+                        [{"key": key, "report_id": report.id, "created_at": now} for key in keys])
     triage_store.record_suspects(
         session, ctx.verification_key, report,
         _suspects(evidence, suspects or []) + triage_store.suspects_from_answers(result.answers),
@@ -335,15 +362,18 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
         _send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
     # Audit entries last: appending serialises writers until commit, so keep that span short.
     audit.append(session, AuditEvent(
-        "report.receive", actor=provider.name if provider else "reporter", agency=agency.code,
+        "report.receive", actor=provider.name if provider else "reporter",
+        agency=jurisdiction.agency_code,
         object_type="report", object_id=report.id, ip=None,
         detail={"channel": channel.value, "evidence": len(rows), "immediate": immediate,
                 "category": report.category, "duplicate_of": report.duplicate_of}))
     if not awaiting:
+        agency = session.get(AgencyRow, agency_id)
+        assert agency is not None
         _deliver(session, ctx.keyring, report, agency, _case_title(report), now)
     session.flush()
     return Receipt(report.id, report.reference, token, ReportState(report.state), immediate,
-                   agency.code, awaiting, report.duplicate_of,
+                   jurisdiction.agency_code, awaiting, report.duplicate_of,
                    [{"id": r.id, "kind": r.kind, "sha256": r.sha256, "md5": r.md5,
                      "size": r.size} for r in rows])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from childsafe.core.agencies import (
@@ -65,13 +65,33 @@ def get_by_code(session: Session, code: str) -> AgencyRow:
 def route_country(session: Session, country: str) -> tuple[Jurisdiction, AgencyRow]:
     """Who receives a report from `country`; no member agency -> the INTERPOL fallback row."""
     code = normalize_country(country)
-    row: JurisdictionRow | None = (session.get(JurisdictionRow, code)
-                                   or session.get(JurisdictionRow, FALLBACK_COUNTRY))
+    # One round trip for the country's row and the fallback's, with their agencies.
+    rows = session.execute(select(JurisdictionRow, AgencyRow)
+                           .join(AgencyRow, AgencyRow.id == JurisdictionRow.agency_id)
+                           .where(JurisdictionRow.country.in_((code, FALLBACK_COUNTRY)))).all()
+    found = {jrow.country: (jrow, agency) for jrow, agency in rows}
+    match = found.get(code) or found.get(FALLBACK_COUNTRY)
+    if match is None:
+        raise NotFound("No agencies are seeded; run `childsafe admin migrate --seed`.")
+    row, agency = match
+    return Jurisdiction(code, agency.code, row.emergency_number, row.help_line), agency
+
+
+_DESTINATION = (select(JurisdictionRow.country, JurisdictionRow.emergency_number,
+                       JurisdictionRow.help_line, AgencyRow.id, AgencyRow.code)
+                .join(AgencyRow, AgencyRow.id == JurisdictionRow.agency_id)
+                .where(JurisdictionRow.country.in_(bindparam("countries", expanding=True))))
+
+
+def destination(session: Session, country: str) -> tuple[Jurisdiction, int]:
+    """`route_country` without loading the agency row: the jurisdiction and the agency's id."""
+    code = normalize_country(country)
+    found = {row.country: row for row in session.execute(
+        _DESTINATION, {"countries": [code, FALLBACK_COUNTRY]})}
+    row = found.get(code) or found.get(FALLBACK_COUNTRY)
     if row is None:
         raise NotFound("No agencies are seeded; run `childsafe admin migrate --seed`.")
-    agency = session.get(AgencyRow, row.agency_id)
-    assert agency is not None
-    return Jurisdiction(code, agency.code, row.emergency_number, row.help_line), agency
+    return Jurisdiction(code, row.code, row.emergency_number, row.help_line), row.id
 
 
 def create_agency(session: Session, code: str, name: str, *, emergency_number: str = "",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from childsafe.core.audit import (
@@ -25,22 +26,25 @@ from childsafe.store.db import is_postgres
 from childsafe.store.models import AuditRow, utcnow
 
 _PG_LOCK_KEY = 0x63686C64  # "chld": one advisory lock serialises appends to the chain
+_LAST = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_INSERT = insert(cast(Table, AuditRow.__table__))  # Core: built once, compiled once
 
 
 def append(session: Session, event: AuditEvent, *, at: datetime | None = None) -> ChainedEntry:
+    session.flush()  # pending rows go out before the chain is locked, not while it is
     if is_postgres(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    last = session.execute(
-        select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+        session.execute(_PG_LOCK, {"k": _PG_LOCK_KEY})
+    last = session.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     # Microsecond precision is what both stores keep; hash exactly what will be read back.
     entry = chain(seq, at or utcnow(), event, prev)
-    session.add(AuditRow(
-        seq=entry.seq, at=entry.at, actor=event.actor[:120], agency=event.agency,
-        action=event.action, outcome=str(event.outcome), object_type=event.object_type,
-        object_id=event.object_id, detail=dict(event.detail), ip=event.ip,
-        prev_hash=entry.prev_hash, hash=entry.hash))
-    session.flush()
+    session.execute(_INSERT, {
+        "seq": entry.seq, "at": entry.at, "actor": event.actor[:120], "agency": event.agency,
+        "action": event.action, "outcome": str(event.outcome),
+        "object_type": event.object_type, "object_id": event.object_id,
+        "detail": dict(event.detail), "ip": event.ip, "prev_hash": entry.prev_hash,
+        "hash": entry.hash})
     return entry
 
 

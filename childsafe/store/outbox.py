@@ -10,10 +10,11 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from childsafe.core.crypto import Keyring, open_sealed, seal
@@ -21,6 +22,11 @@ from childsafe.store.db import is_postgres
 from childsafe.store.models import OutboxRow, utcnow
 
 MAX_ATTEMPTS = 8
+_OUTBOX = cast(Table, OutboxRow.__table__)
+_ENQUEUE = {name: insert(_OUTBOX).on_conflict_do_nothing(index_elements=["topic",
+                                                                        "idempotency_key"])
+            .returning(_OUTBOX.c.id)
+            for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +51,12 @@ def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_k
     if keyring is not None:
         blob = seal(keyring, json.dumps(payload).encode(), _aad(topic, idempotency_key))
         payload = {"sealed": base64.b64encode(blob).decode()}
-    exists = session.scalar(select(OutboxRow.id).where(
-        OutboxRow.topic == topic, OutboxRow.idempotency_key == idempotency_key))
-    if exists is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(OutboxRow(topic=topic, payload=payload, idempotency_key=idempotency_key,
-                                  attempts=0, last_error=""))
-    except IntegrityError:
-        return False
-    return True
+    # One statement whether or not the key exists: no lookup round trip, no savepoint.
+    new_id = session.scalar(_ENQUEUE["postgresql" if is_postgres(session) else "sqlite"],
+                            {"topic": topic, "payload": payload,
+                             "idempotency_key": idempotency_key, "attempts": 0,
+                             "last_error": ""})
+    return new_id is not None
 
 
 def open_payload(message: Message, keyring: Keyring | None) -> dict[str, Any]:

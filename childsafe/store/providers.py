@@ -6,7 +6,7 @@ import hmac
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from childsafe.core.accounts import IssuedKey, issue_api_key, parse_api_key
@@ -73,20 +73,45 @@ def revoke_key(session: Session, key_id: str, *, actor: str = "system") -> None:
 
 def authenticate_key(session: Session, presented: str, *,
                      now: datetime | None = None) -> ProviderPrincipal | None:
+    """The principal of a valid, unrevoked key of an enabled provider; None otherwise.
+
+    Records the use (`last_used_at`) at most once a minute, in the caller's transaction."""
+    found = lookup_key(session, presented)
+    if found is None:
+        return None
+    principal, last_used_at = found
+    now = now or utcnow()
+    if key_use_stale(last_used_at, now):
+        touch_key(session, principal.key_id, now)
+    return principal
+
+
+def lookup_key(session: Session, presented: str
+               ) -> tuple[ProviderPrincipal, datetime | None] | None:
+    """Read-only check of a presented key: its principal and when it was last used."""
     parsed = parse_api_key(presented)
     if parsed is None:
         return None
     key_id, digest = parsed
-    row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id))
-    if row is None or row.revoked_at is not None:
+    row = session.execute(
+        select(ApiKeyRow.secret_digest, ApiKeyRow.revoked_at, ApiKeyRow.scopes,
+               ApiKeyRow.last_used_at, ProviderRow.id, ProviderRow.name, ProviderRow.disabled)
+        .join(ProviderRow, ProviderRow.id == ApiKeyRow.provider_id)
+        .where(ApiKeyRow.key_id == key_id)).first()
+    if row is None or row.revoked_at is not None or row.disabled:
         return None
     if not hmac.compare_digest(row.secret_digest, digest):
         return None
-    provider = session.get(ProviderRow, row.provider_id)
-    if provider is None or provider.disabled:
-        return None
-    now = now or utcnow()
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now  # at most once a minute: no write per API call
-    return ProviderPrincipal(provider.id, provider.name, row.key_id,
-                             frozenset(Permission(s) for s in row.scopes.split(",") if s))
+    return ProviderPrincipal(row.id, row.name, key_id,
+                             frozenset(Permission(s) for s in row.scopes.split(",") if s)
+                             ), row.last_used_at
+
+
+def key_use_stale(last_used_at: datetime | None, now: datetime) -> bool:
+    """True when the use should be recorded: at most once a minute, no write per API call."""
+    return last_used_at is None or now - last_used_at > timedelta(minutes=1)
+
+
+def touch_key(session: Session, key_id: str, now: datetime) -> None:
+    session.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id)
+                    .values(last_used_at=now))

@@ -6,6 +6,7 @@ or `public()`; tests/web/test_permissions.py fails for a route without one.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,16 +66,19 @@ def commit_in_endpoint_thread(app: Any) -> None:
     FastAPI runs a dependency's exit in another thread-pool call. A writer that waited there
     for a free thread while every thread waits for its database lock would stall the server;
     committing before the endpoint returns releases the lock at once.
+
+    FastAPI builds the handlers of included routers from `route.endpoint` (lazily, at the
+    first request), and of direct routes from `route.dependant.call`: both are replaced. The
+    wrapper keeps the endpoint's signature (`functools.wraps`), which FastAPI reads through it.
     """
     from fastapi.routing import APIRoute
 
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or inspect.iscoroutinefunction(route.dependant.call):
-            continue
-        call = route.dependant.call
-        if getattr(call, "__childsafe_tx__", False) or call is None:
+    for route in _api_routes(app.routes):
+        call = route.endpoint
+        if inspect.iscoroutinefunction(call) or getattr(call, "__childsafe_tx__", False):
             continue
 
+        @functools.wraps(call)
         def wrapped(*args: Any, __call: Any = call, **kwargs: Any) -> Any:
             sessions = [v for v in kwargs.values() if isinstance(v, Session)]
             try:
@@ -89,7 +93,21 @@ def commit_in_endpoint_thread(app: Any) -> None:
             return result
 
         wrapped.__childsafe_tx__ = True  # type: ignore[attr-defined]
-        route.dependant.call = wrapped
+        route.endpoint = wrapped
+        if isinstance(route, APIRoute) and route.dependant.call is call:
+            route.dependant.call = wrapped
+
+
+def _api_routes(routes: list[Any]) -> Iterator[Any]:
+    """Every APIRoute, including those of included routers (FastAPI keeps them there)."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _api_routes(included.routes)
 
 
 DbSession = Depends(get_session)
@@ -180,13 +198,18 @@ class _Provider(_Rule):
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise AuthenticationFailed("Send the provider API key as 'Authorization: Bearer …'.")
-        # Its own short transaction: the endpoint validates the (possibly large) body before
-        # it opens the request's write transaction.
-        with db_of(request).transaction() as session:
-            principal = providers.authenticate_key(session, presented.strip(),
-                                                   now=now_of(request))
-        if principal is None:
+        # A read-only transaction of its own (no write lock on SQLite): the endpoint validates
+        # the (possibly large) body before it opens the request's write transaction.
+        db = db_of(request)
+        with db.reading() as session:
+            found = providers.lookup_key(session, presented.strip())
+        if found is None:
             raise AuthenticationFailed("The API key is not valid or was revoked.")
+        principal, last_used_at = found
+        now = now_of(request)
+        if providers.key_use_stale(last_used_at, now):
+            with db.transaction() as session:
+                providers.touch_key(session, principal.key_id, now)
         if self.permission is not None and not principal.can(self.permission):
             raise PermissionDenied(f"This API key lacks the scope {self.permission}.")
         request.state.provider = principal
