@@ -170,11 +170,16 @@ class _Officer(_Rule):
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, request: Request, session: Session = DbSession) -> Principal:
-        console = load_console_session(request, session)
-        if console is None or not console.row.mfa_verified:
+    def __call__(self, request: Request) -> Principal:
+        # Its own short transaction, committed in this thread: a transaction begun here and
+        # committed in the endpoint's thread could hold the store while every thread waits.
+        # An expired session is deleted (and audited) even though the request is refused.
+        with db_of(request).transaction() as session:
+            console = load_console_session(request, session)
+            principal = (accounts.principal_for(session, console.user)
+                         if console is not None and console.row.mfa_verified else None)
+        if console is None or principal is None:
             raise LoginRequired("/login")
-        principal = accounts.principal_for(session, console.user)
         if request.method in UNSAFE_METHODS:
             # fetch() sends the token as a header, forms as a field; neither: refused.
             presented = request.headers.get("x-csrf-token") or getattr(
