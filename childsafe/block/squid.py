@@ -133,7 +133,8 @@ class ListHolder:
 # One match per request line (MULTILINE, so `$` is each line's end): the common shape
 # `[ID ]http(s)://AUTHORITY[/PATH][ extras]` gives the channel prefix (`b""` if none), the
 # origin `http(s)://AUTHORITY` and the path; any other line matches the last alternative and
-# gives three `None`s. URL bytes are printable (no space, TAB, CR or other control byte), so
+# gives three `None`s (the host verdict of a None origin is `UNDECIDED`, truthy). URL bytes
+# are printable (no space, TAB, CR or other control byte), so
 # these are exactly the URLs the per-line path would also send straight to `Matcher.listed`.
 # With `split`, a block of n lines becomes [b"", ch, origin, path, b"\n", ch, ..., path, b""]:
 # four flat list items per line and no per-line tuple.
@@ -143,7 +144,6 @@ _LINE_RES = {
     "on": re.compile(rb"(?m)^(?:(\d+ )" + _URL_TAIL),
     "off": re.compile(rb"(?m)^(?:()" + _URL_TAIL),
 }
-_SLOW: tuple[str, ...] = ("",)  # a truthy verdict: answer the line on the per-line path
 
 
 @dataclass
@@ -214,26 +214,21 @@ class Answerer:
             # Cannot happen (every line is one match); never answer out of step.
             return b"".join([self.answer_line(ln, matcher) for ln in block.split(b"\n")])
         chs = parts[1::4]
-        origins = parts[2::4]
-        lookup = matcher.host_cache.__getitem__
-        irregular = None in origins
-        if irregular:  # a line of another shape: the per-line path decides
-            verdicts = [_SLOW if o is None else lookup(o) for o in origins]
-        else:
-            verdicts = list(map(lookup, origins))
+        origins = parts[2::4]  # None for a line of another shape: verdict UNDECIDED (truthy)
         passed = self._passed_nl
-        slow = list(compress(range(len(chs)), verdicts))
+        slow = list(compress(range(len(chs)), map(matcher.host_cache.__getitem__, origins)))
         if not slow:
             return passed.join(chs) + passed
-        lines = block.split(b"\n") if irregular else None
+        lines: list[bytes] | None = None
         out: list[bytes] = []
         prev = 0
         for i in slow:
             ch = chs[i]
             chs[i] = b""
             out.append(passed.join(chs[prev : i + 1]))  # lines prev..i-1 answered
-            if ch is None:
-                assert lines is not None
+            if ch is None:  # the per-line path decides
+                if lines is None:
+                    lines = block.split(b"\n")
                 out.append(self.answer_line(lines[i], matcher))
             else:
                 out.append(ch + self._decide(origins[i] + parts[4 * i + 3], matcher))

@@ -25,8 +25,6 @@ import re
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
-from hashlib import sha256
 
 from childsafe.block.core.canon import CanonicalURL, InvalidURL, canonicalize, host_from_authority
 from childsafe.block.core.expressions import (
@@ -41,12 +39,19 @@ from childsafe.block.core.listfile import DIGEST_BYTES, ListError, ListSnapshot
 HOST_CACHE_SIZE = 1 << 17
 URL_CACHE_SIZE = 1 << 16
 _FAST_SCHEMES = (b"http://", b"https://")
-# An origin whose host is already canonical and not an IP address in any spelling: lowercase
-# letter-digit-hyphen labels joined by single dots, ending in a letter that no IPv4 spelling
-# contains (not a hex digit, not `x`), with an optional port. `canonicalize` returns such a
-# host unchanged (a test checks this against `host_from_authority`). Linear time: a label
-# cannot contain a dot, so there is nothing to backtrack into.
-_CANONICAL_ORIGIN_RE = re.compile(rb"https?://((?:[a-z0-9-]+\.)*[a-z0-9-]*[g-wyz])(?::[0-9]*)?\Z")
+# `http(s)://a.b.c` whose host `canonicalize` leaves unchanged: three lowercase
+# letter-digit-hyphen labels, no port, and a last letter that no IPv4 spelling contains (not a
+# hex digit, not the `x` of `0x`). Groups: the host `a.b.c` and its parent `b.c`. Possessive
+# repeats: linear time on any input.
+_PLAIN_ORIGIN = re.compile(rb"https?://([a-z0-9-]++\.([a-z0-9-]++\.[a-z0-9-]*+(?<=[g-wyz])))").fullmatch
+
+try:  # CPython's own SHA-256 costs less than OpenSSL's EVP set-up for 30-byte inputs
+    from _sha256 import sha256 as _sha256
+except ImportError:  # pragma: no cover - other interpreters, Python >= 3.12 (`_sha2`)
+    try:
+        from _sha2 import sha256 as _sha256
+    except ImportError:
+        from hashlib import sha256 as _sha256
 
 
 class Decision(enum.StrEnum):
@@ -76,21 +81,70 @@ def _bucket_index(keys: array) -> tuple[int, array]:
     return shift, starts
 
 
-class HostVerdicts(dict[bytes, tuple[str, ...]]):
+UNDECIDED: tuple[str, ...] = ("",)
+"""`host_cache[None]`: a truthy verdict for "no origin could be read, decide the URL in full"."""
+
+
+class HostVerdicts(dict[bytes | None, tuple[str, ...]]):
     """Origin (`http://` or `https://` + raw authority) -> its lookup hosts that own an entry.
 
-    `()` means "no entry can match any URL of this origin". A miss computes and stores the
-    verdict; the cache is emptied when it reaches `HOST_CACHE_SIZE` (bounded memory).
+    `()` means "no entry can match any URL of this origin"; the key None gives `UNDECIDED`.
+    A miss computes and stores the verdict; the cache is emptied when it reaches
+    `HOST_CACHE_SIZE` (bounded memory). The cold path of almost all traffic (a host not seen
+    before, with no entry) is inlined here: an authority `a.b.c` already in canonical form
+    (lowercase letter-digit-hyphen labels, single dots, no port, last letter one that no IPv4
+    spelling contains, so `canonicalize` returns it unchanged; a test checks this) has the
+    lookup hosts `a.b.c` and `b.c`, and costs one keyed hash (`b.c` is cached) and a bisect
+    over a few records. Everything else takes the general path (`Matcher._origin_verdict`).
     """
 
-    __slots__ = ("_verdict",)
+    __slots__ = ("_general", "_parents", "_salt", "_keys", "_shift", "_starts")
 
-    def __init__(self, verdict: Callable[[bytes], tuple[str, ...]]) -> None:
+    def __init__(self, matcher: Matcher) -> None:
         super().__init__()
-        self._verdict = verdict
+        self._general = matcher._origin_verdict
+        self._parents: dict[bytes, bool] = {}
+        self._salt = matcher._key + b"\x00"  # expressions.host_key, inlined
+        self._keys = matcher._hosts
+        self._shift = matcher._host_shift
+        self._starts = matcher._host_starts
 
-    def __missing__(self, origin: bytes) -> tuple[str, ...]:
-        verdict = self._verdict(origin)
+    def _listed(self, host: bytes) -> bool:
+        v = int.from_bytes(_sha256(self._salt + host).digest()[:HOST_KEY_BYTES], "big")
+        b = v >> self._shift
+        lo, hi = self._starts[b], self._starts[b + 1]
+        if lo == hi:
+            return False
+        i = bisect_left(self._keys, v, lo, hi)
+        return i < hi and self._keys[i] == v
+
+    def __missing__(self, origin: bytes | None) -> tuple[str, ...]:
+        if origin is None:
+            return UNDECIDED
+        m = _PLAIN_ORIGIN(origin)
+        if m is None:
+            if origin.startswith(b"http://"):
+                verdict = self._general(origin[7:])
+            elif origin.startswith(b"https://"):
+                verdict = self._general(origin[8:])
+            else:
+                raise KeyError(origin)
+        else:
+            host, parent = m.group(1, 2)
+            up = self._parents.get(parent)
+            if up is None:
+                if len(self._parents) >= HOST_CACHE_SIZE:
+                    self._parents.clear()
+                up = self._parents[parent] = self._listed(parent)
+            # `_listed(host)`, inlined: one keyed hash and a bisect over a few records.
+            v = int.from_bytes(_sha256(self._salt + host).digest()[:HOST_KEY_BYTES], "big")
+            b = v >> self._shift
+            lo, hi = self._starts[b], self._starts[b + 1]
+            own = lo < hi and self._keys[min(bisect_left(self._keys, v, lo, hi), hi - 1)] == v
+            if own:
+                verdict = (host.decode(), parent.decode()) if up else (host.decode(),)
+            else:
+                verdict = (parent.decode(),) if up else ()
         if len(self) >= HOST_CACHE_SIZE:
             self.clear()
         self[origin] = verdict
@@ -112,8 +166,7 @@ class Matcher:
                 raise ListError("list records are not sorted")
         self._host_shift, self._host_starts = _bucket_index(self._hosts)
         self._prefix_shift, self._prefix_starts = _bucket_index(self._prefixes)
-        self._host_salt = self._key + b"\x00"  # see expressions.host_key
-        self.host_cache = HostVerdicts(self._origin_verdict)
+        self.host_cache = HostVerdicts(self)
         self._url_cache: dict[bytes, bool] = {}
         self._suffix_cache: dict[str, bool] = {}
 
@@ -155,36 +208,8 @@ class Matcher:
         """The lookup hosts of a canonical host that own at least one entry."""
         return tuple(h for h in lookup_hosts(host) if self._host_listed(h))
 
-    def _origin_verdict(self, origin: bytes) -> tuple[str, ...]:
-        """`listed_hosts` of an origin `http://AUTHORITY` or `https://AUTHORITY`.
-
-        The cold path of almost all traffic (a host not seen before, with no entry), so the
-        common case is inlined: a host already in canonical form (see
-        `_CANONICAL_ORIGIN_RE`) with three labels has the lookup hosts `a.b.c` and `b.c`.
-        """
-        m = _CANONICAL_ORIGIN_RE.match(origin)
-        if m is not None:
-            raw = m[1]
-            host = raw.decode("ascii")
-            if raw.count(b".") == 2:
-                known = self._suffix_cache.get
-                parent = host[host.index(".") + 1 :]
-                own = known(host)
-                if own is None:  # host_key(), inlined: one hash per new host
-                    own = self._has_host_key(sha256(self._host_salt + raw).digest()[:HOST_KEY_BYTES])
-                up = known(parent)
-                if up is None:
-                    up = self._host_listed(parent)
-                if own:
-                    return (host, parent) if up else (host,)
-                return (parent,) if up else ()
-            return self.listed_hosts(host)
-        if origin.startswith(b"http://"):
-            authority = origin[7:]
-        elif origin.startswith(b"https://"):
-            authority = origin[8:]
-        else:
-            raise ValueError("not an http(s) origin")
+    def _origin_verdict(self, authority: bytes) -> tuple[str, ...]:
+        """`listed_hosts` of the host of the raw authority of a URL (general path)."""
         try:
             host = host_from_authority(authority)
         except InvalidURL:
