@@ -130,19 +130,19 @@ class ListHolder:
         log(f"list {matcher.seq} loaded ({matcher.size} hashed expressions)")
 
 
-# One match per request line (MULTILINE, so `$` is each line's end): the common shape
+# One match per request line, newline included: the common shape
 # `[ID ]http(s)://AUTHORITY[/PATH][ extras]` gives the channel prefix (`b""` if none), the
 # origin `http(s)://AUTHORITY` and the path; any other line matches the last alternative and
 # gives three `None`s (the host verdict of a None origin is `UNDECIDED`, truthy). URL bytes
-# are printable (no space, TAB, CR or other control byte), so
-# these are exactly the URLs the per-line path would also send straight to `Matcher.listed`.
-# With `split`, a block of n lines becomes [b"", ch, origin, path, b"\n", ch, ..., path, b""]:
-# four flat list items per line and no per-line tuple.
-_URL_TAIL = rb"(https?://[^/\x00-\x20]*)(/[^\x00-\x20]*|)(?: .*)?|.*)$"
+# are printable (no space, TAB, CR or other control byte), so these are exactly the URLs the
+# per-line path would also send straight to `Matcher.listed`. With `split`, n lines become
+# [b"", ch, origin, path, b"", ch, ..., path, b""]: four flat list items per line, no tuple.
+# Possessive repeats: nothing to backtrack into, linear time on any input.
+_URL_TAIL = rb"(https?://[^/\x00-\x20]*+)(/[^\x00-\x20]*+|)(?: .*+|)|.*+)\n"
 _LINE_RES = {
-    "auto": re.compile(rb"(?m)^(?:(\d+ |)" + _URL_TAIL),
-    "on": re.compile(rb"(?m)^(?:(\d+ )" + _URL_TAIL),
-    "off": re.compile(rb"(?m)^(?:()" + _URL_TAIL),
+    "auto": re.compile(rb"(?:(\d++ |)" + _URL_TAIL),
+    "on": re.compile(rb"(?:(\d++ )" + _URL_TAIL),
+    "off": re.compile(rb"(?:()" + _URL_TAIL),
 }
 
 
@@ -206,13 +206,14 @@ class Answerer:
         return ch + self._decide(url, matcher)
 
     def block(self, block: bytes, matcher: Matcher) -> bytes:
-        """Answers for `block`: one or more complete lines joined by newlines, without the
-        final newline (so `b""` is one empty line). One answer line per request line."""
+        """Answers for `block`: complete lines, each ending in a newline. One answer line
+        per request line."""
+        if not block.endswith(b"\n"):
+            raise ValueError("block must end with a newline")
         parts = self._line_re.split(block)
-        seps = parts[4::4]
-        if parts[0] or seps.count(b"\n") != len(seps) - 1 or seps[-1]:
+        if parts[0] or parts[4::4].count(b"") != len(parts) // 4:
             # Cannot happen (every line is one match); never answer out of step.
-            return b"".join([self.answer_line(ln, matcher) for ln in block.split(b"\n")])
+            return b"".join([self.answer_line(ln, matcher) for ln in block.split(b"\n")[:-1]])
         chs = parts[1::4]
         origins = parts[2::4]  # None for a line of another shape: verdict UNDECIDED (truthy)
         passed = self._passed_nl
@@ -239,7 +240,7 @@ class Answerer:
 
     def __call__(self, lines: list[bytes], matcher: Matcher) -> bytes:
         """Answers for a list of complete lines (without newlines), in order."""
-        return self.block(b"\n".join(lines), matcher) if lines else b""
+        return self.block(b"\n".join(lines) + b"\n", matcher) if lines else b""
 
     def overlong(self, head: bytes) -> bytes:
         parts = head.split(None, 1)
@@ -281,7 +282,7 @@ def serve(holder: ListHolder, answerer: Answerer, in_fd: int = 0, out_fd: int = 
         if end < 0:
             out, buf = b"", data
         else:
-            out, buf = answerer.block(data[:end], holder.matcher), data[end + 1 :]
+            out, buf = answerer.block(data[: end + 1], holder.matcher), data[end + 1 :]
         if len(buf) > MAX_LINE:
             discarding, buf = buf[:64], b""
         if out:

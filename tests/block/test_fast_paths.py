@@ -235,10 +235,14 @@ def test_block_answers_equal_the_per_line_answers(matcher: Matcher, channels: st
     assert all(e.endswith(b"\n") and e.count(b"\n") == 1 for e in expected)
     for start in range(0, len(lines), 97):  # blocks of every size, cold and warm caches
         chunk = lines[start : start + 1 + start % 13]
-        assert a.block(b"\n".join(chunk), matcher) == b"".join(expected[start : start + len(chunk)])
+        data = b"".join(line + b"\n" for line in chunk)
+        assert a.block(data, matcher) == b"".join(expected[start : start + len(chunk)])
     assert a(lines, matcher) == b"".join(expected)
     assert a([], matcher) == b""
-    assert a.block(b"", matcher) == a.answer_line(b"", matcher)
+    assert a.block(b"\n", matcher) == a.answer_line(b"", matcher)
+    assert a.block(b"\n\n", matcher) == a.answer_line(b"", matcher) * 2
+    with pytest.raises(ValueError):
+        a.block(b"1 http://whole.test/", matcher)
 
 
 def test_listed_hosts_are_answered_by_the_full_decision(matcher: Matcher) -> None:
