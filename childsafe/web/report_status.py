@@ -138,9 +138,9 @@ _RESULT_STATUS = {CheckResult.VERIFIED: 200, CheckResult.WRONG: 422, CheckResult
                   CheckResult.LOCKED: 429}
 
 
-@router.post("/report/status/{token}/verify", dependencies=[public()])
-def verify_code(request: Request, token: str, form: FormData = Form,
-                session: Session = DbSession) -> Response:
+def _posted(request: Request, session: Session, token: str,
+            form: FormData) -> tuple[ReportRow, str] | Response:
+    """Every form on the status page: the report behind the token, and a valid CSRF token."""
     report = _report(session, token)
     lang = lang_of(request, report.language if report else None)
     if report is None:
@@ -148,6 +148,16 @@ def verify_code(request: Request, token: str, form: FormData = Form,
     if not csrf_ok(request, form.get("csrf")):
         return render(request, "report/message.html", lang,
                       {"title_key": "expired_title", "text_key": "expired"}, status=403)
+    return report, lang
+
+
+@router.post("/report/status/{token}/verify", dependencies=[public()])
+def verify_code(request: Request, token: str, form: FormData = Form,
+                session: Session = DbSession) -> Response:
+    checked = _posted(request, session, token, form)
+    if isinstance(checked, Response):
+        return checked
+    report, lang = checked
     code = form.get("code")
     try:
         result = verify_with_code(session, request.app.state.intake(), token,
@@ -162,13 +172,10 @@ def verify_code(request: Request, token: str, form: FormData = Form,
 def resend_code(request: Request, token: str, form: FormData = Form,
                 session: Session = DbSession) -> Response:
     """Mail a new code (the old one expired or was typed wrongly too often)."""
-    report = _report(session, token)
-    lang = lang_of(request, report.language if report else None)
-    if report is None:
-        return _not_found(request, lang)
-    if not csrf_ok(request, form.get("csrf")):
-        return render(request, "report/message.html", lang,
-                      {"title_key": "expired_title", "text_key": "expired"}, status=403)
+    checked = _posted(request, session, token, form)
+    if isinstance(checked, Response):
+        return checked
+    report, lang = checked
     try:
         resend_verification(session, request.app.state.intake(), token, now_for(request))
     except NotFound:
@@ -196,13 +203,10 @@ def verify_link(request: Request, report_id: str, link_token: str,
 @router.post("/report/status/{token}/note", dependencies=[public()])
 def add_note(request: Request, token: str, form: FormData = Form,
              session: Session = DbSession) -> Response:
-    report = _report(session, token)
-    lang = lang_of(request, report.language if report else None)
-    if report is None:
-        return _not_found(request, lang)
-    if not csrf_ok(request, form.get("csrf")):
-        return render(request, "report/message.html", lang,
-                      {"title_key": "expired_title", "text_key": "expired"}, status=403)
+    checked = _posted(request, session, token, form)
+    if isinstance(checked, Response):
+        return checked
+    report, lang = checked
     raw = form.get("note")
     note = raw if isinstance(raw, str) else ""
     _ = translator(lang)
@@ -221,13 +225,10 @@ def add_note(request: Request, token: str, form: FormData = Form,
 @router.post("/report/status/{token}/evidence", dependencies=[public()])
 def more_evidence(request: Request, token: str, form: FormData = Form,
                   session: Session = DbSession) -> Response:
-    report = _report(session, token)
-    lang = lang_of(request, report.language if report else None)
-    if report is None:
-        return _not_found(request, lang)
-    if not csrf_ok(request, form.get("csrf")):
-        return render(request, "report/message.html", lang,
-                      {"title_key": "expired_title", "text_key": "expired"}, status=403)
+    checked = _posted(request, session, token, form)
+    if isinstance(checked, Response):
+        return checked
+    report, lang = checked
     _ = translator(lang)
     now = now_for(request)
     evidence = read_evidence_form(form, lang, now)
