@@ -16,18 +16,15 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._harness import UNLIMITED, running_server  # noqa: E402
 from childsafe.core.crypto import new_keyring  # noqa: E402
 from childsafe.store import agencies, migrate, providers  # noqa: E402
 from childsafe.store.db import Database, make_engine  # noqa: E402
@@ -49,12 +46,6 @@ DURABILITY = {
     "postgresql": "synchronous_commit=on: a 201 is flushed to disk (fsync) before it is sent",
 }
 RATE, RATE_SECONDS = 100, 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def report_body(i: int) -> dict:
@@ -240,26 +231,10 @@ def run_store(kind: str) -> dict | None:
         agencies.seed_agencies(s)
         key = providers.issue_key(s, providers.create_provider(s, "BenchChat"),
                                   ["provider:report:write"]).plaintext
-    port = free_port()
-    env = os.environ | {"CHILDSAFE_DATA_DIR": str(tmp), "CHILDSAFE_DATABASE_URL": url,
-                        "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_MAIL_SENDER": "memory",
-                        "CHILDSAFE_REPORTS_PER_IP_PER_HOUR": "100000000",
-                        "CHILDSAFE_REPORTS_PER_CONTACT_PER_DAY": "100000000"}
-    log = (tmp / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "childsafe.web.asgi:app",
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS[kind]),
-                               "--log-level", "warning", "--no-access-log"],
-                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+    env = {"CHILDSAFE_DATA_DIR": str(tmp), "CHILDSAFE_DATABASE_URL": url,
+           "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_MAIL_SENDER": "memory"} | UNLIMITED
+    with running_server(env, tmp / "server.log", workers=WORKERS[kind]) as (base, server):
+        port = int(base.rsplit(":", 1)[1])
         asyncio.run(closed_loop(HOST, port, key, 200, 0))  # warm-up
         print(f"[{kind}] throughput: {THROUGHPUT_REPORTS} reports, {CONCURRENCY} clients, "
               f"{WORKERS[kind]} workers ...", flush=True)
@@ -269,14 +244,6 @@ def run_store(kind: str) -> dict | None:
         print(f"[{kind}] open loop at {RATE}/s for {RATE_SECONDS}s ...", flush=True)
         lat, ok_open = asyncio.run(open_loop(HOST, port, key, 10_000_000))
         rss = peak_rss_mb(server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
     with db.transaction() as s:
         from sqlalchemy import func, select
         stored = int(s.scalar(select(func.count()).select_from(ReportRow)) or 0)

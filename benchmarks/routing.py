@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +26,7 @@ import pyotp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._harness import UNLIMITED, running_server  # noqa: E402
 from childsafe.core.crypto import new_keyring  # noqa: E402
 from childsafe.store import accounts, agencies, migrate, providers  # noqa: E402
 from childsafe.store.db import Database, make_engine  # noqa: E402
@@ -36,12 +34,6 @@ from childsafe.store.db import Database, make_engine  # noqa: E402
 RATE, SECONDS, POLL = 50, 10, 0.02
 ROUTES = {"GB": "UK-NCA-CEOP", "US": "US-DHS-HSI", "FR": "INT-INTERPOL"}
 PASSWORD = "benchmark-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def body(i: int, country: str) -> dict:
@@ -87,34 +79,12 @@ def main() -> None:
             user.totp_enrolled = True
             secrets_by_agency[code] = (name, secret)
     db.dispose()
-    port = free_port()
-    env = os.environ | {"CHILDSAFE_DATA_DIR": str(tmp), "CHILDSAFE_DATABASE_URL": url,
-                        "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_MAIL_SENDER": "memory",
-                        "CHILDSAFE_COOKIE_SECURE": "false",
-                        "CHILDSAFE_REPORTS_PER_IP_PER_HOUR": "100000000",
-                        "CHILDSAFE_REPORTS_PER_CONTACT_PER_DAY": "100000000"}
-    log = (tmp / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "childsafe.web.asgi:app",
-                               "--host", "127.0.0.1", "--port", str(port), "--log-level",
-                               "warning", "--no-access-log"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    env = {"CHILDSAFE_DATA_DIR": str(tmp), "CHILDSAFE_DATABASE_URL": url,
+           "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_MAIL_SENDER": "memory",
+           "CHILDSAFE_COOKIE_SECURE": "false"} | UNLIMITED
+    with running_server(env, tmp / "server.log") as (base, _server):
         officers = {code: login(base, *secrets_by_agency[code]) for code in ROUTES.values()}
         result = asyncio.run(run_load(base, key, officers))
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     print(json.dumps(result))
 
 
