@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._harness import UNLIMITED, running_server  # noqa: E402
+from benchmarks.support.server import UNLIMITED, running_server  # noqa: E402
 from childsafe.core.crypto import new_keyring  # noqa: E402
 from childsafe.store import agencies, migrate, providers  # noqa: E402
 from childsafe.store.db import Database, make_engine  # noqa: E402
