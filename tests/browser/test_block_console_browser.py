@@ -6,10 +6,10 @@ import re
 import subprocess
 import sys
 
-import pyotp
 import pytest
 
 from childsafe.block.authority import generate_keys
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -30,13 +30,7 @@ def test_list_editor_adds_publishes_and_a_node_syncs(live_server, page, tmp_path
 
     page.goto(live_server.url + "/block")
     assert page.url.endswith("/login")
-    page.get_by_label("Username").fill(officer.username)
-    page.get_by_label("Password").fill(officer.password)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/login/mfa$"))
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(officer.totp_secret).now())
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server.url + "/")
+    log_in(page, live_server.url, officer)
 
     page.goto(live_server.url + "/block")
     assert page.get_by_role("heading", name="Block list").is_visible()

@@ -2,7 +2,6 @@
 
 import re
 
-import pyotp
 import pytest
 
 from childsafe.config import Settings
@@ -14,6 +13,7 @@ from childsafe.reports.core.evidence.files import receive_file
 from childsafe.reports.core.identity import parse_reporter
 from childsafe.store.case_models import PoliceStationRow
 from childsafe.store.models import utcnow
+from tests.browser.conftest import log_in
 from tests.reports.conftest import Factories as F
 
 pytestmark = pytest.mark.browser
@@ -49,13 +49,7 @@ def _file_p1_report(live_server):
 def test_officer_claims_p1_reveals_advises_escalates(live_server, page):
     receipt = _file_p1_report(live_server)
     officer = live_server.officers("ceop.duty")
-    page.goto(live_server.url + "/login")
-    page.get_by_label("Username").fill(officer.username)
-    page.get_by_label("Password").fill(officer.password)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(officer.totp_secret).now())
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server.url + "/")
+    log_in(page, live_server.url, officer)
 
     first_row = page.locator("#queue tbody tr").first
     assert "P1" in first_row.inner_text()

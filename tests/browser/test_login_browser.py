@@ -6,6 +6,7 @@ import pyotp
 import pytest
 
 from childsafe.store import agencies, cases
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +19,7 @@ def test_login_with_password_and_totp(live_server, page):
                           priority="P2")
     page.goto(live_server.url + "/")
     assert page.url.endswith("/login")
-    page.get_by_label("Username").fill(officer.username)
-    page.get_by_label("Password").fill(officer.password)
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/login/mfa$"))
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(officer.totp_secret).now())
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server.url + "/")
+    log_in(page, live_server.url, officer)
     assert page.get_by_role("heading", name="Welcome, Ceop.Browser").is_visible()
     assert page.get_by_text("National Crime Agency - CEOP Command").first.is_visible()
     # Stored text renders as inert text, and the chart is a picture with a label.
