@@ -254,7 +254,8 @@ def _deliver(session: Session, keyring: Keyring, report: ReportRow, agency: Agen
             return
     case = cases.create_case(session, agency=agency, title=title, source=CaseSource.REPORT,
                              country=report.country,
-                             priority="P1" if report.immediate else None, actor="intake")
+                             priority="P1" if report.immediate else None, actor="intake",
+                             now=now)
     report.case_id = case.id
     session.add(ReportUpdateRow(report_id=report.id, kind="status", body="with_officers",
                                 created_at=now))

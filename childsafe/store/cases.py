@@ -36,11 +36,12 @@ def visible_to(viewer: Principal) -> ColumnElement[bool]:
 
 def create_case(session: Session, *, agency: AgencyRow, title: str,
                 source: CaseSource = CaseSource.MANUAL, country: str | None = None,
-                priority: str | None = None, actor: str = "system") -> CaseRow:
+                priority: str | None = None, actor: str = "system",
+                now: datetime | None = None) -> CaseRow:
     title = (title or "").strip()
     if not title or len(title) > 300:
         raise InvalidInput("Case title must be 1-300 characters.", field="title")
-    now = utcnow()
+    now = now or utcnow()
     row = CaseRow(id=str(uuid.uuid4()), reference=new_reference(), agency_id=agency.id,
                   title=title, status=CaseStatus.NEW.value, priority=priority,
                   source=source.value, country=country, created_at=now, updated_at=now)
