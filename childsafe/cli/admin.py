@@ -63,10 +63,18 @@ def migrate_schema(seed: bool = typer.Option(True, help="Seed VGT agencies and j
 @app.command("list-agencies")
 def list_agencies() -> None:
     """Show agencies and the countries routed to them."""
+    from childsafe.store.models import JurisdictionRow
+
     with transaction(load_settings()) as session:
-        table = Table("code", "name", "emergency", "fallback")
+        countries: dict[int, list[str]] = {}
+        for j in session.scalars(select(JurisdictionRow).order_by(JurisdictionRow.country)):
+            countries.setdefault(j.agency_id, []).append(j.country)
+        table = Table("code", "name", "countries", "emergency")
         for row in agencies.list_agencies(session):
-            table.add_row(row.code, row.name, row.emergency_number, "yes" if row.is_fallback else "")
+            routed = countries.get(row.id, [])
+            table.add_row(row.code, row.name,
+                          "every other country" if "*" in routed else ", ".join(routed),
+                          row.emergency_number)
     console.print(table)
 
 
