@@ -8,6 +8,7 @@ import os
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import select
 
 from childsafe.cli.common import console, fail, load_settings, transaction
 from childsafe.core.audit import AuditEvent
