@@ -129,3 +129,9 @@ def test_demo_sets_up_embedded_platform(tmp_path, monkeypatch):
     again = run("demo", "--no-serve")
     first_pw = [line for line in r.output.splitlines() if "ceop.officer" in line][0]
     assert first_pw in again.output  # idempotent: same logins
+
+
+def test_list_agencies_shows_routing(env):
+    r = run("admin", "list-agencies", env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "UK-NCA-CEOP" in r.output and "every other country" in r.output
