@@ -1,0 +1,56 @@
+"""Rule-detector benchmark: messages/s through the whole per-message update on one core.
+
+Feeds the generated corpus (all four kinds, seed 0) message by message through
+`RuleDetector.update` and the `AlertGate`, a fresh `ConversationState` per conversation,
+as a watch worker would. Messages are built before timing, so the figure is detection only
+(normalisation, cue scan, age parsing, scoring, alert check). Best of five passes.
+Target (issue 6): >= 25,000 messages/s per core. The last line is one JSON object with
+at least `messages_per_s`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from childsafe.watch.catalog import rule_detector  # noqa: E402
+from childsafe.watch.core.detector import AlertGate  # noqa: E402
+from childsafe.watch.core.evaluation import messages_of  # noqa: E402
+from childsafe.watch.core.state import ConversationState  # noqa: E402
+from childsafe.watch.corpus import generate  # noqa: E402
+
+TARGET = 25_000
+
+
+def main() -> dict[str, object]:
+    detector = rule_detector()
+    gate = AlertGate(0.8)
+    conversations = [(item["id"], messages_of(item)) for item in generate(500, seed=0)]
+    total = sum(len(m) for _, m in conversations)
+    best = float("inf")
+    alerts = 0
+    for _ in range(5):
+        alerts = 0
+        start = time.perf_counter()
+        for conv_id, messages in conversations:
+            state = ConversationState(conv_id)
+            for message in messages:
+                if gate.check(state, detector.update(state, message), message) is not None:
+                    alerts += 1
+        best = min(best, time.perf_counter() - start)
+    rate = total / best
+    print(f"{total} messages in {len(conversations)} conversations: {best * 1000:.1f} ms, "
+          f"{rate:,.0f} messages/s on one core (target {TARGET:,}), {alerts} alerts", flush=True)
+    result = {"messages_per_s": round(rate), "messages": total, "conversations": len(conversations),
+              "alerts": alerts, "target_messages_per_s": TARGET}
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
