@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from childsafe.watch.catalog import rule_detector  # noqa: E402
-from childsafe.watch.core.detector import AlertGate  # noqa: E402
+from childsafe.watch.core.detector import DEFAULT_THRESHOLD, AlertGate  # noqa: E402
 from childsafe.watch.core.evaluation import messages_of  # noqa: E402
 from childsafe.watch.core.state import ConversationState  # noqa: E402
 from childsafe.watch.corpus import generate  # noqa: E402
@@ -29,7 +29,7 @@ TARGET = 25_000
 
 def main() -> dict[str, object]:
     detector = rule_detector()
-    gate = AlertGate(0.8)
+    gate = AlertGate(DEFAULT_THRESHOLD)
     conversations = [(item["id"], messages_of(item)) for item in generate(500, seed=0)]
     total = sum(len(m) for _, m in conversations)
     best = float("inf")

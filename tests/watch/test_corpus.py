@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from childsafe.watch.catalog import rule_detector
-from childsafe.watch.core.detector import AlertGate
-from childsafe.watch.core.evaluation import evaluate, run_items
+from childsafe.watch.core.detector import DEFAULT_THRESHOLD, AlertGate
+from childsafe.watch.core.evaluation import evaluate, operating_point, run_items, trajectories
 from childsafe.watch.corpus import KINDS, generate, read_jsonl, write_jsonl
-
-DEFAULT_THRESHOLD = 0.8
 
 
 def test_generate_is_deterministic_and_seeded() -> None:
@@ -52,3 +50,18 @@ def test_rule_detector_quality_on_generated_corpus() -> None:
     assert report.recall >= 0.7
     assert report.pr_auc >= 0.9
     assert max(report.false_alarms_per_1000.values()) <= 50
+
+
+def test_operating_point_matches_the_gate_and_keeps_precision() -> None:
+    items = generate(100, seed=5)
+    truths, found = trajectories(rule_detector(), items)
+    gated = evaluate(*run_items(rule_detector(), AlertGate(DEFAULT_THRESHOLD), items))
+    assert evaluate(truths, [t.outcome_at(DEFAULT_THRESHOLD) for t in found]) == gated
+    chosen = operating_point(truths, found, min_precision=0.9)
+    assert chosen is not None
+    threshold, report = chosen
+    print(f"\noperating point for precision >= 0.9: threshold={threshold:.2f} "
+          f"precision={report.precision:.3f} recall={report.recall:.3f} "
+          f"before-half={report.alerted_before_half:.2f} "
+          f"median-to-alert={report.median_messages_to_alert}")
+    assert report.precision >= 0.9 and report.recall >= gated.recall

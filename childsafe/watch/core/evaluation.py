@@ -16,7 +16,7 @@ from statistics import median
 from typing import Any
 
 from childsafe.watch.core.detector import AlertGate, Detector, scan
-from childsafe.watch.core.state import Message
+from childsafe.watch.core.state import ConversationState, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,3 +165,59 @@ def run_items(detector: Detector, gate: AlertGate,
         outcomes.append(Outcome(str(item["id"]), first.author_id if first else None,
                                 first.message_index if first else None, scanned.max_score))
     return truths, outcomes
+
+
+THRESHOLD_GRID: tuple[float, ...] = tuple(step / 100 for step in range(30, 100))
+
+
+@dataclass(frozen=True, slots=True)
+class Trajectory:
+    """Where a conversation's top risk first reached each new height: (index, author, score).
+
+    Scores do not depend on the threshold, so one scan answers every threshold: the gate
+    fires at the first message whose top score reaches it, which is one of these points.
+    """
+
+    conversation_id: str
+    points: tuple[tuple[int, str, float], ...]
+
+    def outcome_at(self, threshold: float) -> Outcome:
+        best = self.points[-1][2] if self.points else 0.0
+        for index, author, score in self.points:
+            if score >= threshold:
+                return Outcome(self.conversation_id, author, index, best)
+        return Outcome(self.conversation_id, None, None, best)
+
+
+def trajectories(detector: Detector, items: Sequence[dict[str, Any]]) -> tuple[list[Truth], list[Trajectory]]:
+    """Scan labelled conversations once, keeping each rise of the top score."""
+    truths: list[Truth] = []
+    found: list[Trajectory] = []
+    for item in items:
+        state = ConversationState(str(item["id"]))
+        points: list[tuple[int, str, float]] = []
+        best = 0.0
+        for index, message in enumerate(messages_of(item)):
+            assessment = detector.update(state, message)
+            if assessment.score > best and assessment.author_id is not None:
+                best = assessment.score
+                points.append((index, assessment.author_id, best))
+        truths.append(Truth(str(item["id"]), str(item.get("subkind") or item["kind"]),
+                            item.get("groomer"), len(item["messages"])))
+        found.append(Trajectory(str(item["id"]), tuple(points)))
+    return truths, found
+
+
+def operating_point(truths: Sequence[Truth], found: Sequence[Trajectory], min_precision: float = 0.9,
+                    grid: Sequence[float] = THRESHOLD_GRID,
+                    latency_at: int = 30) -> tuple[float, Report] | None:
+    """The lowest threshold (hence the earliest alerts) whose alert precision is >= `min_precision`.
+
+    Returns None when no threshold of the grid reaches it. The default operating point of the
+    issue is chosen this way, since officer time is the scarce resource.
+    """
+    for threshold in sorted(grid):
+        report = evaluate(truths, [t.outcome_at(threshold) for t in found], latency_at)
+        if report.true_positives and report.precision >= min_precision:
+            return threshold, report
+    return None
