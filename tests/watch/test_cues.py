@@ -106,3 +106,20 @@ def test_invalid_documents_name_file_and_rule(change: dict[str, object], where: 
     assert info.value.source == "cues/xx.yaml"
     assert info.value.where == where
     assert str(info.value).startswith(f"cues/xx.yaml: {where}:")
+
+
+def test_languages_share_cue_ids_and_stages() -> None:
+    by_lang = {lang: {c.id: c.stage for c in load_cues(lang).cues} for lang in cue_languages()}
+    assert by_lang["en"] == by_lang["fr"]
+
+
+def test_missing_cue_file_is_named() -> None:
+    with pytest.raises(CueError, match="cues/xx.yaml"):
+        load_cues("xx")
+
+
+def test_conflicting_stage_across_files_is_named() -> None:
+    other = parse_cue_document({**GOOD, "language": "fr", "cues": [
+        {"id": "secrecy", "stage": "risk_assessment", "weight": 1, "keywords": ["secret"]}]}, "cues/fr.yaml")
+    with pytest.raises(CueError, match="cues/fr.yaml: secrecy: stage differs"):
+        CueMatcher([parse_cue_document(GOOD, "cues/en.yaml"), other])
