@@ -111,3 +111,16 @@ def test_french_conversation(detector: Detector) -> None:
         (ADULT, "t'es tellement mature pour ton âge", 38), (ADULT, "t'es toute seule ?", 38),
         (ADULT, "ne le dis à personne, c'est notre secret", 38), (ADULT, "ajoute-moi sur snap", 38)]))
     assert [a.author_id for a in outcome.alerts] == [ADULT]
+
+
+def test_contradictory_age_claims_lose_the_minor_discount(detector: Detector) -> None:
+    cues = [(ADULT, "are you home alone? where are your parents", None), (ADULT, "our little secret", None)]
+    claims_teen = ConversationState("c8")
+    for msg in messages([(ADULT, "i'm 15", None), *cues]):
+        last = detector.update(claims_teen, msg)
+    contradicts = ConversationState("c9")
+    for msg in messages([(ADULT, "i'm 15", None), *cues, (ADULT, "ok fine im 32 years old", None)]):
+        later = detector.update(contradicts, msg)
+    assert contradicts.authors[ADULT].age is None and contradicts.authors[ADULT].age_conflict
+    assert later.score > last.score
+    assert "contradictory stated ages (15, 32)" in later.reasons

@@ -156,6 +156,9 @@ class RuleDetector:
         ordered = sorted(author.stage_first.items(), key=lambda kv: STAGE_INDEX[kv[0]])
         reasons = [f"stage {stage} from message {i + 1}" for stage, i in ordered]
         reasons += [f"cue {cue} x{n}" for cue, n in sorted(author.cue_counts.items())]
+        if author.declared_age is None and author.age_conflict:
+            claims = author.stated_ages
+            reasons.append(f"contradictory stated ages ({min(claims)}, {max(claims)})")
         if gap is not None:
             other = state.youngest_other(author_id)
             reasons.append(f"age gap {gap} years ({author.age} to {other[1] if other else '?'})")

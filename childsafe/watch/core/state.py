@@ -60,10 +60,21 @@ class AuthorState:
 
     @property
     def age(self) -> int | None:
-        """Declared age wins; otherwise the youngest age the author stated about themself."""
+        """Declared age wins; else the age the author stated, unless their claims contradict.
+
+        Adults who groom sometimes claim to be teenagers; contradictory claims must not earn
+        the discount a minor author gets, so they count as unknown (and are a reason).
+        """
         if self.declared_age is not None:
             return self.declared_age
-        return min(self.stated_ages) if self.stated_ages else None
+        if not self.stated_ages or self.age_conflict:
+            return None
+        return min(self.stated_ages)
+
+    @property
+    def age_conflict(self) -> bool:
+        """True when the author stated ages more than two years apart."""
+        return bool(self.stated_ages) and max(self.stated_ages) - min(self.stated_ages) > 2
 
 
 @dataclass(slots=True)
