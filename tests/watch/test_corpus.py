@@ -65,3 +65,12 @@ def test_operating_point_matches_the_gate_and_keeps_precision() -> None:
           f"before-half={report.alerted_before_half:.2f} "
           f"median-to-alert={report.median_messages_to_alert}")
     assert report.precision >= 0.9 and report.recall >= gated.recall
+
+
+def test_both_languages_are_generated_and_detected() -> None:
+    items = generate(120, seed=13)
+    assert {i["language"] for i in items} == {"en", "fr"}
+    for language in ("en", "fr"):
+        subset = [i for i in items if i["language"] == language]
+        report = evaluate(*run_items(rule_detector(), AlertGate(DEFAULT_THRESHOLD), subset))
+        assert report.precision >= 0.9 and report.recall >= 0.7, (language, report)
