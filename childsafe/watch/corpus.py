@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from childsafe.watch.core.pan2012 import parse_conversations, parse_predators
+
 KINDS = ("grooming", "teen_chat", "adult_chat", "hard_negative")
 START_TS = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -246,3 +248,9 @@ def write_jsonl(path: str | Path, items: Iterable[dict[str, Any]]) -> int:
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     with Path(path).open(encoding="utf-8") as src:
         return [json.loads(line) for line in src if line.strip()]
+
+
+def load_pan2012(xml_path: str | Path, predators_path: str | Path | None = None) -> list[dict[str, Any]]:
+    """PAN 2012 conversations (and optional predator list) from files, in our JSONL shape."""
+    predators = parse_predators(Path(predators_path).read_bytes()) if predators_path else frozenset()
+    return parse_conversations(Path(xml_path).read_bytes(), predators)

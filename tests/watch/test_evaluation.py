@@ -12,6 +12,7 @@ from childsafe.watch.core.evaluation import (
     average_precision,
     evaluate,
     f_beta,
+    format_report,
     latency_p,
     latency_penalty,
 )
@@ -76,3 +77,11 @@ def test_evaluate_small_case() -> None:
 def test_missing_outcome_counts_as_no_alert() -> None:
     report = evaluate([Truth("g1", "grooming", G, 20)], [])
     assert report.recall == 0.0 and report.precision == 0.0 and report.median_messages_to_alert is None
+
+
+def test_format_report_lists_hard_negatives_separately() -> None:
+    text = format_report(evaluate([Truth("g", "grooming", G, 20), Truth("b", "parent", None, 9)],
+                                  [Outcome("g", G, 4, 0.9), Outcome("b", H, 2, 0.7)]))
+    assert "precision 0.500, recall 1.000" in text
+    assert "  parent: 1000.0" in text
+    assert "median messages to alert 5" in text

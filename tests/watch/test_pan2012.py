@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from childsafe.watch.core.pan2012 import PanFormatError, parse_conversations, parse_predators
+from childsafe.watch.corpus import load_pan2012
 
 XML = """<?xml version="1.0" encoding="UTF-8"?>
 <conversations>
@@ -49,3 +52,11 @@ def test_parse_conversations_labels_and_times() -> None:
 def test_bad_input(xml: str, problem: str) -> None:
     with pytest.raises(PanFormatError, match=problem):
         parse_conversations(xml)
+
+
+def test_load_from_files(tmp_path: Path) -> None:
+    (tmp_path / "c.xml").write_text(XML, encoding="utf-8")
+    (tmp_path / "p.txt").write_text("aaaa1111\n", encoding="utf-8")
+    items = load_pan2012(tmp_path / "c.xml", tmp_path / "p.txt")
+    assert [i["label"] for i in items] == ["grooming", "benign"]
+    assert all(i["label"] == "benign" for i in load_pan2012(tmp_path / "c.xml"))

@@ -221,3 +221,21 @@ def operating_point(truths: Sequence[Truth], found: Sequence[Trajectory], min_pr
         if report.true_positives and report.precision >= min_precision:
             return threshold, report
     return None
+
+
+def format_report(report: Report) -> str:
+    """Human-readable figures, hard negatives on their own lines (for `childsafe watch eval`)."""
+    median_k = "-" if report.median_messages_to_alert is None else f"{report.median_messages_to_alert:g}"
+    lines = [
+        f"conversations {report.conversations}, grooming {report.grooming}",
+        f"groomer identification: precision {report.precision:.3f}, recall {report.recall:.3f}, "
+        f"F1 {report.f1:.3f}, F0.5 {report.f05:.3f} (tp {report.true_positives}, "
+        f"fp {report.false_positives}, fn {report.false_negatives})",
+        f"early detection: alerted before halfway {report.alerted_before_half:.1%}, "
+        f"median messages to alert {median_k}, PR-AUC {report.pr_auc:.3f}",
+        f"latency-weighted F1 (penalty 0.5 at {report.latency_at} messages): speed {report.speed:.3f}, "
+        f"F_latency {report.f_latency:.3f}",
+        "false alarms per 1,000 benign conversations:",
+    ]
+    lines += [f"  {kind}: {rate:.1f}" for kind, rate in report.false_alarms_per_1000.items()]
+    return "\n".join(lines)
