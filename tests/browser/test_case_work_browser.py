@@ -82,3 +82,24 @@ def test_officer_claims_p1_reveals_advises_escalates(live_server, page):
     reporter.goto(live_server.url + receipt.status_path)
     assert reporter.get_by_text("An officer will call you.", exact=False).is_visible()
     reporter.close()
+
+
+def test_queue_updates_live_without_reload(live_server, page):
+    from childsafe.store import agencies, cases
+
+    with live_server.db.transaction() as s:
+        cases.create_case(s, agency=agencies.get_by_code(s, "UK-NCA-CEOP"), title="first case",
+                          priority="P3")
+    log_in(page, live_server.url, live_server.officers("ceop.live"))
+    page.wait_for_function("document.getElementById('queue-live').dataset.open === '1'")
+    page.evaluate("window.__sameDocument = true")
+    with live_server.db.transaction() as s:
+        cases.create_case(s, agency=agencies.get_by_code(s, "US-DHS-HSI"), title="not ours",
+                          priority="P1")
+        cases.create_case(s, agency=agencies.get_by_code(s, "UK-NCA-CEOP"),
+                          title="arrived while watching", priority="P1")
+    page.locator("#queue tbody", has_text="arrived while watching").wait_for(timeout=15_000)
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() == 2 and "arrived while watching" in rows.first.inner_text()
+    assert "not ours" not in page.content()
