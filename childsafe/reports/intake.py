@@ -291,8 +291,10 @@ _MAIL = {
 }
 
 
-def _send_verification(session: Session, ctx: IntakeContext, report: ReportRow,
+def send_verification(session: Session, ctx: IntakeContext, report: ReportRow,
                        reporter: Reporter, emergency: str, now: datetime) -> None:
+    """Issue a fresh code and link (resetting attempts; the 72 h deadline stays) and mail
+    them sealed through the outbox."""
     secrets_, record = verification.issue(now, ctx.verification_key,
                                           report_created_at=report.created_at)
     report.ver_salt, report.ver_code_hash = record.salt, record.code_hash
@@ -360,7 +362,7 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
         _suspects(evidence, suspects or []) + triage_store.suspects_from_answers(result.answers),
         now)
     if reporter.email:
-        _send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
+        send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
     # Audit entries last: appending serialises writers until commit, so keep that span short.
     audit.append(session, AuditEvent(
         "report.receive", actor=provider.name if provider else "reporter",

@@ -32,5 +32,5 @@ def resend_verification(session: Session, ctx: intake.IntakeContext, status_toke
     reporter = Reporter(raw["name"], raw.get("email"), raw.get("phone"), raw["country"],
                         AgeBand(raw["age_band"]), Relationship(raw["relationship"]))
     jurisdiction, _ = agencies.route_country(session, report.country)
-    intake._send_verification(session, ctx, report, reporter, jurisdiction.emergency_number,
+    intake.send_verification(session, ctx, report, reporter, jurisdiction.emergency_number,
                               now)
