@@ -26,6 +26,9 @@ class Permission(StrEnum):
     USER_READ = "agency:user:read"
     USER_MANAGE = "agency:user:manage"
     AUDIT_READ = "agency:audit:read"
+    WATCH_VIEW = "agency:watch:view"  # alerts, conversations of watched rooms, roster
+    WATCH_ACT = "agency:watch:act"  # acknowledge, dismiss, intervene, open a case
+    WATCH_MANAGE = "agency:watch:manage"  # rooms monitored, shifts, thresholds
     LIST_READ = "list:entry:read"
     LIST_WRITE = "list:entry:write"
     LIST_PUBLISH = "list:snapshot:publish"
@@ -44,10 +47,13 @@ PROVIDER_SCOPES: frozenset[Permission] = frozenset(
     p for p in Permission if p.value.startswith("provider:"))
 
 _OFFICER = {Permission.CONSOLE_VIEW, Permission.CASE_READ, Permission.CASE_WRITE,
-            Permission.EVIDENCE_READ, Permission.USER_READ}
-_SUPERVISOR = _OFFICER | {Permission.CASE_SHARE, Permission.CASE_EXPORT, Permission.AUDIT_READ}
+            Permission.EVIDENCE_READ, Permission.USER_READ, Permission.WATCH_VIEW,
+            Permission.WATCH_ACT}
+_SUPERVISOR = _OFFICER | {Permission.CASE_SHARE, Permission.CASE_EXPORT, Permission.AUDIT_READ,
+                          Permission.WATCH_MANAGE}
+# Agency admins staff the roster and choose rooms, but read no conversation.
 _AGENCY_ADMIN = {Permission.CONSOLE_VIEW, Permission.USER_READ, Permission.USER_MANAGE,
-                 Permission.AUDIT_READ}
+                 Permission.AUDIT_READ, Permission.WATCH_MANAGE}
 _LIST_EDITOR = {Permission.CONSOLE_VIEW, Permission.LIST_READ, Permission.LIST_WRITE,
                 Permission.LIST_PUBLISH}
 # Platform admins run the platform; they deliberately do not read cases or evidence.

@@ -12,6 +12,7 @@ from childsafe.core.crypto import Keyring, rewrap, split_envelope
 from childsafe.store.case_models import AgencyChannelRow
 from childsafe.store.models import ProviderRow, UserRow
 from childsafe.store.report_models import EvidenceRow, ReportRow
+from childsafe.store.watch_models import WatchMessageRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,19 @@ def _provider_webhooks(session: Session, ring: Keyring) -> Iterator[None]:
         yield None
 
 
+def message_aad(room_id: str, message_id: str) -> str:
+    """Binds a watched message's text to its room and provider message id."""
+    return f"watch_message:{room_id}:{message_id}"
+
+
+def _watch_messages(session: Session, ring: Keyring) -> Iterator[None]:
+    for row in session.scalars(select(WatchMessageRow)):
+        sealed = rewrap(ring, row.text_enc, message_aad(row.room_id, row.message_id))
+        if sealed != row.text_enc:
+            row.text_enc = sealed
+        yield None
+
+
 FIELDS = [
     EncryptedField("officer TOTP secrets", lambda s: int(s.scalar(
         select(func.count()).select_from(UserRow).where(UserRow.totp_secret_enc.is_not(None)))
@@ -76,6 +90,8 @@ FIELDS = [
     EncryptedField("provider webhook secrets", lambda s: int(s.scalar(
         select(func.count()).select_from(ProviderRow)
         .where(ProviderRow.webhook_secret_enc.is_not(None))) or 0), _provider_webhooks),
+    EncryptedField("watched messages", lambda s: int(s.scalar(
+        select(func.count()).select_from(WatchMessageRow)) or 0), _watch_messages),
 ]
 
 

@@ -4,6 +4,7 @@ from childsafe.store import (
     block_models,  # noqa: F401 - registers the block list tables
     case_models,  # noqa: F401 - registers deliveries, police directory, sharing
     report_models,  # noqa: F401 - registers the report tables
+    watch_models,  # noqa: F401 - registers the watch tables
 )
 from childsafe.store.models import Base
 
