@@ -81,6 +81,10 @@ def default_handlers(sender: MailSender, *, keyring: Keyring | None = None,
                 keyring, http=http or deliveries.default_http_client):
             registry.register(handler)
         registry.register(PreservationHandler(http or deliveries.default_http_client))
+        from childsafe.watch.handlers import watch_handlers
+
+        for watch_handler in watch_handlers(http or deliveries.default_http_client):
+            registry.register(watch_handler)
     return registry
 
 
@@ -125,12 +129,15 @@ def drain_once(db: Database, handlers: Registry[Handler], *, limit: int = 100,
     return DrainResult(sent, retried)
 
 
-def housekeeping(db: Database, now: datetime) -> int:
-    """Periodic duties: delete reports never verified within 72 hours."""
+def housekeeping(db: Database, now: datetime, keyring: Keyring | None = None) -> int:
+    """Periodic duties: delete reports never verified within 72 hours; Watch's duties."""
     from childsafe.reports.intake import purge_unverified
+    from childsafe.watch import housekeeping as watch_housekeeping
 
     with db.transaction() as session:
-        return purge_unverified(session, now)
+        purged = purge_unverified(session, now)
+    watch_housekeeping.run(db, now, keyring)
+    return purged
 
 
 def run_forever(db: Database, handlers: Registry[Handler], *, poll_seconds: float = 1.0,
@@ -140,7 +147,7 @@ def run_forever(db: Database, handlers: Registry[Handler], *, poll_seconds: floa
     last_housekeeping = 0.0
     while not should_stop():
         if time.monotonic() - last_housekeeping > 60:
-            housekeeping(db, utcnow())
+            housekeeping(db, utcnow(), keyring)
             last_housekeeping = time.monotonic()
         result = drain_once(db, handlers, keyring=keyring)
         if on_result is not None and (result.sent or result.retried):

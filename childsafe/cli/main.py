@@ -114,7 +114,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     db = Database(settings.effective_database_url)
     if once:
         try:
-            purged = housekeeping(db, utcnow())
+            purged = housekeeping(db, utcnow(), settings.keyring)
             result = drain_once(db, handlers, limit=10_000, keyring=settings.keyring)
         finally:
             db.dispose()

@@ -32,6 +32,10 @@ from childsafe.web import (
     provider_api,
     report_pages,
     sharing_pages,
+    watch_console,
+    watch_ingest_api,
+    watch_rooms_api,
+    watch_roster_pages,
 )
 from childsafe.web.deps import commit_in_endpoint_thread, read_csrf_field
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -93,6 +97,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(api.router)
     app.include_router(provider_api.router)
     app.include_router(pooling_api.router)
+    app.include_router(watch_rooms_api.router)
+    app.include_router(watch_ingest_api.router)
+    app.include_router(watch_roster_pages.router)
+    app.include_router(watch_console.router)
     app.include_router(ops.router)
     app.include_router(report_pages.router)
     commit_in_endpoint_thread(app)
