@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -29,6 +30,9 @@ SECURITY_HEADERS = {
 
 
 CROSS_ORIGIN_PATHS = frozenset({"/static/embed.js"})
+# The public monitored badge is shown on providers' pages (img / fetch) and may be cached
+# briefly; its route sets its own short cache-control and ETag.
+BADGE_PATH = re.compile(r"^/api/v1/rooms/rm_[A-Za-z0-9]{1,40}/badge(\.svg)?$")
 
 
 class SecurityHeadersMiddleware:
@@ -53,7 +57,8 @@ class SecurityHeadersMiddleware:
                             if not (own_csp and k == "content-security-policy")]
                 headers += own_csp
                 path = scope.get("path", "")
-                if path in CROSS_ORIGIN_PATHS:
+                badge = BADGE_PATH.match(path) is not None
+                if path in CROSS_ORIGIN_PATHS or badge:
                     # The Report button is loaded by providers' pages on their own origins.
                     headers = [(k, v) for k, v in headers if k != b"cross-origin-resource-policy"]
                     headers.append((b"cross-origin-resource-policy", b"cross-origin"))
@@ -64,6 +69,8 @@ class SecurityHeadersMiddleware:
                     headers.append((b"cache-control", b"public, max-age=60" if
                                     path.endswith("/LATEST") else
                                     b"public, max-age=31536000, immutable"))
+                elif badge and any(k.lower() == b"cache-control" for k, _ in original):
+                    pass  # the badge route chose a short public lifetime
                 elif not path.startswith("/static/"):
                     headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
