@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     reports_per_ip_per_hour: int = Field(20, ge=1)
     reports_per_contact_per_day: int = Field(10, ge=1)
     evidence_per_report_per_day: int = Field(50, ge=1)
+    # Watch: how ingested messages wake the scorers (see README "Watch: streaming messages").
+    watch_transport: Literal["memory", "redis"] = Field(
+        "memory", description="memory: a queue inside `childsafe serve`; redis: a Redis Stream "
+                              "consumed by `childsafe worker --watch` processes anywhere.")
+    watch_stream: str = Field("childsafe:watch", min_length=1, max_length=200)
+    watch_group: str = Field("childsafe-watch", min_length=1, max_length=200)
+    watch_claim_idle_ms: int = Field(30_000, ge=100, description="A wake-up left unacknowledged "
+                                     "this long (its consumer died) is claimed by another.")
+    watch_serve_consumer: bool = Field(True, description="With redis, `childsafe serve` also "
+                                       "scores (one thread per process); memory always does.")
 
     @field_validator("database_url")
     @classmethod
