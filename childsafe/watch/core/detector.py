@@ -87,6 +87,29 @@ class RuleDetector:
         self._meta = self.matcher.meta
 
     def update(self, state: ConversationState, message: Message) -> RiskAssessment:
+        _, ages_changed, cues_changed = self.observe(state, message)
+        if ages_changed:
+            self.rescore(state, state.authors)
+        elif cues_changed:
+            self.rescore(state, (message.author,))
+        else:
+            return state.top or _EMPTY
+        top_id = max(state.authors, key=lambda a: state.authors[a].score)
+        state.top = self.explain(state, top_id) if state.authors[top_id].score > 0 else _EMPTY
+        return state.top
+
+    def rescore(self, state: ConversationState, author_ids: Iterable[str]) -> None:
+        """Recompute the rule score of these authors (those with no cue keep theirs, 0)."""
+        for author_id in author_ids:
+            if state.authors[author_id].cue_counts:
+                state.authors[author_id].score = self._score(state, author_id)
+
+    def observe(self, state: ConversationState, message: Message) -> tuple[str, bool, bool]:
+        """Count one message into the state without scoring it (the learned layer reuses this).
+
+        Returns the normalised text, whether any age changed (every author's score then
+        depends on it) and whether the author's cues changed.
+        """
         index = state.messages
         state.messages = index + 1
         state.last_ts = message.ts
@@ -113,17 +136,7 @@ class RuleDetector:
             if stated:
                 author.stated_ages.extend(stated)
                 ages_changed = True
-        if ages_changed:
-            for author_id, other in state.authors.items():
-                if other.cue_counts:
-                    other.score = self._score(state, author_id)
-        elif cues_changed:
-            author.score = self._score(state, message.author)
-        else:
-            return state.top or _EMPTY
-        top_id = max(state.authors, key=lambda a: state.authors[a].score)
-        state.top = self.explain(state, top_id) if state.authors[top_id].score > 0 else _EMPTY
-        return state.top
+        return text, ages_changed, cues_changed
 
     def _raw(self, state: ConversationState, author_id: str) -> tuple[float, float, int | None]:
         w, author = self.weights, state.authors[author_id]
@@ -214,5 +227,19 @@ def scan(detector: Detector, gate: AlertGate, conversation_id: str,
     return ConversationOutcome(conversation_id, tuple(alerts), best, best_author, state.messages)
 
 
+def _learned(**options: Any) -> Detector:
+    from childsafe.watch.core.learned import LearnedDetector  # the learned layer builds on this module
+
+    return LearnedDetector(**options)
+
+
+def _combined(**options: Any) -> Detector:
+    from childsafe.watch.core.learned import CombinedDetector
+
+    return CombinedDetector(**options)
+
+
 DETECTORS = DetectorRegistry()
 DETECTORS.register(RuleDetector.name, RuleDetector)
+DETECTORS.register("learned", _learned)
+DETECTORS.register("combined", _combined)
