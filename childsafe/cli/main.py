@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from childsafe import __version__
-from childsafe.cli import admin, block
+from childsafe.cli import admin, block, watch
 from childsafe.cli.common import console, fail, load_settings, transaction
 from childsafe.store import migrate
 from childsafe.store.db import make_engine
@@ -19,6 +19,7 @@ app = typer.Typer(help="childsafe: report abuse, watch chat rooms, block listed 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(admin.app, name="admin")
 app.add_typer(block.app, name="block")
+app.add_typer(watch.app, name="watch")
 
 
 def _version(value: bool) -> None:
