@@ -18,6 +18,7 @@ from childsafe.reports import catalog
 from childsafe.reports.intake import IntakeContext
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
+from childsafe.watch.transport import lifespan as watch_lifespan
 from childsafe.web import (
     api,
     auth_pages,
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or Settings()
     app = FastAPI(title="childsafe", version=__version__, description=DESCRIPTION,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
-                  dependencies=[Depends(read_csrf_field)])
+                  dependencies=[Depends(read_csrf_field)], lifespan=watch_lifespan)
     app.state.settings = settings
     app.state.db = db or Database(settings.effective_database_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))

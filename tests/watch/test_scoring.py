@@ -1,0 +1,145 @@
+"""Scoring (SQLite and PostgreSQL): in order, exactly once, alerts once and routed on duty."""
+
+import pytest
+from sqlalchemy import delete, select
+
+from childsafe.store.models import AuditRow
+from childsafe.store.watch_models import AlertRow, ConversationRow, RoomAssignmentRow, WatchMessageRow
+from childsafe.watch.catalog import rule_detector
+from childsafe.watch.core.detector import DEFAULT_THRESHOLD, AlertGate, scan
+from childsafe.watch.core.ingestion import parse_batch
+from childsafe.watch.core.state import ConversationState, Message
+from childsafe.watch.ingest import ingest
+from childsafe.watch.scoring import pending_conversations, score_conversation
+from childsafe.watch.settings import agency_settings, default_detector_settings
+from childsafe.watch.transport import Consumer, MemoryTransport
+from tests.watch import stream_factory as sf
+
+NOW = sf.MONDAY_9
+
+
+@pytest.fixture
+def room(db):
+    provider_id, _ = sf.provider(db)
+    return provider_id, sf.room(db, provider_id, monitors=("UK-NCA-CEOP", "AU-AFP-ACCCE"))
+
+
+def feed(db, keyring, room, docs, now=NOW):
+    with db.transaction() as s:
+        receipt = ingest(s, keyring, provider_id=room[0], room_id=room[1],
+                         messages=parse_batch({"messages": docs}, now=now), now=now)
+    return receipt.to_wake
+
+
+def score(db, keyring, cid, now=NOW, **kw):
+    with db.transaction() as s:
+        return score_conversation(s, keyring, cid, None, now, **kw)
+
+
+def messages(db):
+    with db.transaction() as s:
+        return list(s.scalars(select(WatchMessageRow).order_by(WatchMessageRow.seq)))
+
+
+def conversation(db, cid):
+    with db.transaction() as s:
+        return s.get(ConversationRow, cid)
+
+
+def test_scores_in_order_exactly_once_like_a_whole_scan(db, keyring, room):
+    docs = sf.direct(sf.GROOMING, "u-adult", "u-kid")
+    [cid] = feed(db, keyring, room, docs[:5])
+    assert score(db, keyring, cid).scored == 5
+    assert feed(db, keyring, room, docs[5:]) == [cid]
+    result = score(db, keyring, cid)
+    assert (result.scored, result.scored_seq, result.remaining) == (7, 12, 0)
+    assert score(db, keyring, cid).scored == 0  # nothing new: nothing scored twice
+    rows = messages(db)
+    state = ConversationState("x")
+    detector = rule_detector()
+    expected = [detector.update(state, Message(m["message_id"], m["author_id"], i, m["text"],
+                                               m.get("author_age"))).score
+                for i, m in enumerate(docs)]
+    assert [r.score for r in rows] == expected
+    conv = conversation(db, cid)
+    assert conv.scored_seq == conv.ingested_seq == 12
+    assert ConversationState.from_dict(conv.state).messages == 12
+    assert conv.top_author == "u-adult" and conv.top_score == max(expected)
+    assert rows[2].cues == ["age_question"] and rows[0].cues == []
+    assert rows[6].cues == ["alone_parents"]
+
+
+def test_alert_once_routed_to_the_agency_on_duty(db, keyring, room):
+    sf.shift(db, "AU-AFP-ACCCE", 8 * 60, 16 * 60)  # on at 09:00 UTC
+    sf.shift(db, "UK-NCA-CEOP", 16 * 60, 8 * 60)
+    [cid] = feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid"))
+    result = score(db, keyring, cid, limit=4)
+    assert (result.scored, result.remaining, result.alerts) == (4, 8, ())
+    result = score(db, keyring, cid)
+    assert len(result.alerts) == 1
+    with db.transaction() as s:
+        alert = s.scalar(select(AlertRow))
+        audit = s.scalar(select(AuditRow).where(AuditRow.action == "watch.alert_raise"))
+    assert alert.agency_id == sf.agency_id(db, "AU-AFP-ACCCE") and not alert.out_of_hours
+    assert (alert.author_id, alert.target_id, alert.message_seq) == ("u-adult", "u-kid", sf.ALERT_SEQ)
+    assert alert.reference.startswith("W-") and alert.state == "open"
+    assert alert.threshold == DEFAULT_THRESHOLD and alert.detector == "rules"
+    assert alert.stage == "risk_assessment" and any("age gap" in r for r in alert.reasons)
+    assert (audit.actor, audit.object_id, audit.agency) == ("watch", alert.id, "AU-AFP-ACCCE")
+    # more grooming later: still one alert for this author in this conversation
+    feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid", start=20, prefix="n"))
+    assert score(db, keyring, cid).alerts == ()
+    assert len(sf.rows(db, AlertRow)) == 1
+
+
+def test_out_of_hours_goes_to_the_next_on_duty(db, keyring, room):
+    sf.shift(db, "UK-NCA-CEOP", 18 * 60, 22 * 60)
+    [cid] = feed(db, keyring, room, sf.chat(sf.GROOMING))
+    score(db, keyring, cid)
+    [alert] = sf.rows(db, AlertRow)
+    assert alert.out_of_hours and alert.agency_id == sf.agency_id(db, "UK-NCA-CEOP")
+
+
+def test_the_routed_agencys_threshold_applies(db, keyring, room):
+    sf.shift(db, "UK-NCA-CEOP", 0, 0)  # round the clock
+    sf.set_threshold(db, "UK-NCA-CEOP", 0.995)
+    uk, au = sf.agency_id(db, "UK-NCA-CEOP"), sf.agency_id(db, "AU-AFP-ACCCE")
+    with db.transaction() as s:
+        assert agency_settings(s, uk) == ("rules", 0.995)
+        assert agency_settings(s, au) == default_detector_settings()
+    [cid] = feed(db, keyring, room, sf.chat(sf.GROOMING))
+    assert score(db, keyring, cid).scored == 12
+    assert sf.rows(db, AlertRow) == []
+
+
+def test_unmonitored_room_scores_without_alerting(db, keyring):
+    provider_id, _ = sf.provider(db)
+    room = (provider_id, sf.room(db, provider_id))
+    [cid] = feed(db, keyring, room, sf.chat(sf.GROOMING[:8]))
+    with db.transaction() as s:  # the agency stopped monitoring after the messages arrived
+        s.execute(delete(RoomAssignmentRow))
+    assert score(db, keyring, cid).scored == 8 and sf.rows(db, AlertRow) == []
+
+
+def test_consumer_and_sweep_score_whatever_was_woken_or_lost(db, keyring, room):
+    transport = MemoryTransport()
+    consumer = Consumer(db, lambda: keyring, transport, clock=lambda: NOW, block_ms=10)
+    woken = feed(db, keyring, room, sf.chat(sf.BENIGN))
+    lost = feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid", prefix="d"))
+    transport.publish(woken + woken)  # repeats coalesce
+    assert consumer.step() == 1 and consumer.scored == 4
+    assert consumer.step() == 0
+    with db.transaction() as s:
+        assert pending_conversations(s) == lost
+        assert pending_conversations(s, older_than=NOW) == []  # just touched
+    assert consumer.sweep(everything=True) == 1
+    assert consumer.scored == 16 and consumer.alerts == 1
+    with db.transaction() as s:
+        assert pending_conversations(s) == []
+
+
+def test_scan_agrees_with_the_gate(db):
+    # the fixture chat raises its alert where the stream tests expect it
+    outcome = scan(rule_detector(), AlertGate(DEFAULT_THRESHOLD), "c",
+                   [Message(str(i), a, float(i), t, age) for i, (a, age, t) in enumerate(sf.GROOMING)])
+    assert outcome.alerts[0].message_index + 1 == sf.ALERT_SEQ
