@@ -231,7 +231,9 @@ def train(items: Sequence[dict[str, Any]], seed: int = 0, *, cue_sets: Sequence[
         progress("fit", 1, 1)
     coef = model.coef_[0]
     dense_weights = tuple(round(float(w), 6) for w in coef[:offset])
-    text = [(b, round(float(w), 5)) for b, w in enumerate(coef[offset:]) if round(float(w), 5)]
+    text_coef = coef[offset:]
+    rounded = ((int(b), round(float(text_coef[b]), 5)) for b in np.flatnonzero(np.round(text_coef, 5)))
+    text = [(b, w) for b, w in rounded if w]
     text.sort(key=lambda bw: (-abs(bw[1]), bw[0]))
     text_weights = dict(sorted(text[:max_text_weights]))
     text_names = _names(spec, train_items, set(text_weights))
