@@ -56,8 +56,10 @@ def _denied(request: Request, session: Session, principal: Principal, alert_id: 
 def alert_queue(request: Request, principal: Principal = requires(Permission.WATCH_VIEW),
                 session: Session = DbSession) -> Response:
     q = request.query_params
-    state = q.get("state") if q.get("state") in alerts.QUEUE_FILTERS else "active"
-    sort = q.get("sort") if q.get("sort") in alerts.SORTS else "newest"
+    state = q.get("state") or "active"
+    state = state if state in alerts.QUEUE_FILTERS else "active"
+    sort = q.get("sort") or "newest"
+    sort = sort if sort in alerts.SORTS else "newest"
     rows = alerts.queue(session, principal, state=state, sort=sort, ip=ip_of(request))
     live = alerts.queue_fingerprint(session, principal)
     rooms = {r.id: r for r in session.scalars(
