@@ -143,7 +143,7 @@ class RoomCoverage:
     agencies: tuple[AgencyRef, ...]  # who monitors the room, in the order they chose it
     slots: list[Slot]  # slot.agencies are agency ids
     gaps: list[tuple[datetime, datetime]]
-    codes: dict[int, str]  # agency id -> code, to read the slots
+    agency_ids: tuple[int, ...]  # aligned with `agencies`, to read the slots
 
 
 def room_coverage(session: Session, agency_id: int, day: date, *, tz: str = "UTC",
@@ -156,7 +156,7 @@ def room_coverage(session: Session, agency_id: int, day: date, *, tz: str = "UTC
         refs = agency_refs(session, monitoring)
         slots = coverage(duty.shifts_of(session, monitoring), day, slot_minutes=slot_minutes,
                          tz=tz)
-        found.append(RoomCoverage(room, tuple(refs[a] for a in monitoring if a in refs), slots,
-                                  gaps(slots), {a: refs[a].code for a in monitoring
-                                                if a in refs}))
+        known = tuple(a for a in monitoring if a in refs)
+        found.append(RoomCoverage(room, tuple(refs[a] for a in known), slots, gaps(slots),
+                                  known))
     return found
