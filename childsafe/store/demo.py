@@ -19,6 +19,7 @@ from childsafe.core.cases import CaseSource
 from childsafe.reports.intake import IntakeContext
 from childsafe.store import accounts, agencies, cases
 from childsafe.store.demo_reports import file_demo_reports
+from childsafe.store.demo_watch import seed_watch_demo
 from childsafe.store.models import AgencyRow, CaseRow, UserRow, utcnow
 from childsafe.store.police import seed_police_stations
 
@@ -89,6 +90,7 @@ def seed_demo(session: Session, logins_file: Path,
                                 role, agency_code))
     _save_passwords(logins_file, passwords)
     seed_police_stations(session)
+    seed_watch_demo(session, utcnow())
     if not session.scalar(select(func.count()).select_from(CaseRow)) and intake_ctx is not None:
         file_demo_reports(session, intake_ctx, utcnow())
     if not session.scalar(select(func.count()).select_from(CaseRow)):
