@@ -39,6 +39,7 @@ class RedisTransport:
         self._claim_cursor = "0-0"
         self._last_housekeeping = time.monotonic()
         self._group_ready = False
+        self.reclaimed = 0  # entries taken over from dead consumers (for logs and tests)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisTransport:
@@ -98,6 +99,7 @@ class RedisTransport:
         cursor, entries = reply[0], reply[1]
         self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
         if entries:
+            self.reclaimed += len(entries)
             log.info("watch: %s reclaimed %d idle wake-up(s)", consumer, len(entries))
         return self._wakeups(entries)
 

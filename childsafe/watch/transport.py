@@ -140,11 +140,12 @@ def score_until_done(db: Database, keyring: Keyring, conversation_id: int,
 
 
 class Consumer:
-    """Receive wake-ups, score their conversations, acknowledge after commit; sweep lags."""
+    """Receive wake-ups, score their conversations, acknowledge after commit; sweep lags
+    (at start, then every `sweep_seconds`; None: never)."""
 
     def __init__(self, db: Database, keyring: Callable[[], Keyring], transport: Transport, *,
                  name: str | None = None, clock: Callable[[], datetime] = utcnow,
-                 count: int = 64, block_ms: int = 500, sweep_seconds: float = 30.0,
+                 count: int = 64, block_ms: int = 500, sweep_seconds: float | None = 30.0,
                  sweep_age: timedelta = timedelta(seconds=10)) -> None:
         self.db, self.keyring, self.transport = db, keyring, transport
         self.name = name or consumer_name()
@@ -190,7 +191,8 @@ class Consumer:
     def run(self, should_stop: Callable[[], bool]) -> None:
         while not should_stop():
             now = time.monotonic()
-            if self._last_sweep is None or now - self._last_sweep >= self.sweep_seconds:
+            if self.sweep_seconds is not None and (
+                    self._last_sweep is None or now - self._last_sweep >= self.sweep_seconds):
                 try:
                     self.sweep(everything=self._last_sweep is None)
                 except Exception:  # noqa: BLE001 - the store may be briefly unreachable
