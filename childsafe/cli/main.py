@@ -99,8 +99,21 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
 
 @app.command()
 def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, then exit"),
-           poll: float = typer.Option(1.0, help="Seconds between polls when idle")) -> None:
-    """Deliver queued side effects (mail, case webhooks and exports) from the outbox."""
+           poll: float = typer.Option(1.0, help="Seconds between polls when idle"),
+           watch_: bool = typer.Option(False, "--watch", help="Score Watch messages instead "
+                                       "(Redis transport; run as many as you like)"),
+           threads: int = typer.Option(1, "--threads", min=1, max=64,
+                                       help="--watch: consumers in this process")) -> None:
+    """Deliver queued side effects (mail, case webhooks and exports) from the outbox; with
+    --watch, score Watch messages from the Redis stream (a separate process role)."""
+    if watch_:
+        from childsafe.watch.transport import run_watch_worker
+
+        try:
+            run_watch_worker(load_settings(), once=once, threads=threads, echo=console.print)
+        except ValueError as exc:
+            fail(str(exc))
+        return
     from childsafe.mail import mail_senders
     from childsafe.store.db import Database
     from childsafe.store.models import utcnow

@@ -280,3 +280,49 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
     finally:
         runtime.stop()
+
+
+def run_watch_worker(settings: Settings, *, once: bool = False, threads: int = 1,
+                     echo: Callable[[str], None] = print) -> int:
+    """`childsafe worker --watch`: score until SIGTERM/SIGINT with `threads` consumers (each
+    its own connection); `once`: score every conversation that lags, then return. Returns
+    the number of messages scored."""
+    import signal
+
+    if settings.watch_transport == "memory" and not once:
+        raise ValueError("With CHILDSAFE_WATCH_TRANSPORT=memory the queue lives inside "
+                         "`childsafe serve`, which scores by itself; set it to redis to run "
+                         "watch workers (or use --once to score what lags).")
+    db = Database(settings.effective_database_url)
+    keyring = settings.keyring
+    try:
+        if once:
+            consumer = Consumer(db, lambda: keyring, MemoryTransport())
+            conversations = consumer.sweep(everything=True)
+            echo(f"scored {consumer.scored} message(s) in {conversations} conversation(s), "
+                 f"{consumer.alerts} alert(s)")
+            return consumer.scored
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _sig, _frame: stop.set())
+        consumers = [Consumer(db, lambda: keyring, make_transport(settings))
+                     for _ in range(max(1, threads))]
+        workers = [threading.Thread(target=c.run, args=(stop.is_set,), name=f"watch-{i}")
+                   for i, c in enumerate(consumers)]
+        for w in workers:
+            w.start()
+        echo(f"watch worker: {len(consumers)} consumer(s) on {settings.watch_transport} stream "
+             f"{settings.watch_stream!r}, group {settings.watch_group!r}; Ctrl-C to stop")
+        while not stop.wait(1.0) and any(w.is_alive() for w in workers):
+            pass
+        stop.set()
+        for w in workers:
+            w.join()
+        for c in consumers:
+            c.transport.close()
+        scored = sum(c.scored for c in consumers)
+        echo(f"watch worker stopped: scored {scored} message(s), "
+             f"{sum(c.alerts for c in consumers)} alert(s)")
+        return scored
+    finally:
+        db.dispose()
