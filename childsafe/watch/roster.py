@@ -149,7 +149,10 @@ class RoomCoverage:
 def room_coverage(session: Session, agency_id: int, day: date, *, tz: str = "UTC",
                   slot_minutes: int = 30) -> list[RoomCoverage]:
     """For each room the agency monitors: who covers each slot of `day` (in `tz`), and gaps."""
-    zone(tz)
+    try:
+        zone(tz)
+    except RosterError as exc:
+        raise InvalidInput(str(exc), field="tz") from exc
     found = []
     for room in rooms.monitored_rooms(session, agency_id):
         monitoring = duty.monitoring_agencies(session, room.id)
