@@ -7,7 +7,6 @@ with more false alarms; changes are audited.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +17,8 @@ from childsafe.core.errors import InvalidInput
 from childsafe.core.principal import Principal
 from childsafe.store import audit
 from childsafe.store.watch_models import AgencyWatchSettingsRow
-from childsafe.watch.core.detector import DEFAULT_THRESHOLD, DETECTORS
+from childsafe.watch.core.detector import DETECTORS
+from childsafe.watch.settings import default_detector_settings
 
 MIN_THRESHOLD, MAX_THRESHOLD = 0.05, 0.99
 
@@ -31,15 +31,9 @@ class OperatingPoint:
 
 
 def default_point() -> OperatingPoint:
-    """The catalog default (`childsafe.watch.settings.default_detector_settings` once present)."""
-    try:
-        settings = importlib.import_module("childsafe.watch.settings")
-        found = settings.default_detector_settings()
-    except (ModuleNotFoundError, AttributeError):
-        return OperatingPoint("rules", DEFAULT_THRESHOLD, True)
-    if isinstance(found, tuple):
-        return OperatingPoint(str(found[0]), float(found[1]), True)
-    return OperatingPoint(str(found.detector), float(found.threshold), True)
+    """The catalog default (`settings.default_detector_settings`), for agencies that chose none."""
+    detector, threshold = default_detector_settings()
+    return OperatingPoint(detector, threshold, True)
 
 
 def detector_names() -> list[str]:
