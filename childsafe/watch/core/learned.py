@@ -27,6 +27,7 @@ Reasons name the largest positive contributions (a stage, a cue, the age gap, a 
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -335,18 +336,28 @@ class LearnedDetector:
 
     def contributions(self, state: ConversationState, author_id: str) -> list[tuple[float, str]]:
         """(logit contribution, label) of every feature the author has, largest first."""
-        dense = self._dense
+        dense, text = self._dense, self._text
         found = [(dense[n] * x, label(n)) for n, x in self.extractor.dense(state, author_id).items()
                  if n in dense]
-        found += [(self._text[b], f"words '{self._names.get(b, f'#{b}')}'")
-                  for b in state.authors[author_id].ngrams]
+        found += [(text.get(b, 0.0), self._phrase(b)) for b in state.authors[author_id].ngrams]
         return sorted(found, key=lambda cl: (-cl[0], cl[1]))
 
+    def _phrase(self, bucket: int) -> str:
+        return f"words '{self._names.get(bucket, f'#{bucket}')}'"
+
     def reasons(self, state: ConversationState, author_id: str, limit: int | None = None) -> tuple[str, ...]:
-        """The largest positive contributions, e.g. "model: cue secrecy (+1.20)"."""
+        """The largest positive contributions, e.g. "model: cue secrecy (+1.20)".
+
+        Only the few largest text weights are labelled (an author may have hundreds of n-grams).
+        """
         limit = self.top_reasons if limit is None else limit
-        top = self.contributions(state, author_id)[:limit]
-        return tuple(f"model: {name} ({c:+.2f})" for c, name in top if c > 0)
+        dense, text = self._dense, self._text
+        found = [(w * x, label(n)) for n, x in self.extractor.dense(state, author_id).items()
+                 if (w := dense.get(n)) is not None and w * x > 0]
+        positive = [(w, b) for b in state.authors[author_id].ngrams if (w := text.get(b, 0.0)) > 0]
+        found += [(w, self._phrase(b)) for w, b in heapq.nlargest(limit, positive)]
+        found.sort(key=lambda cl: (-cl[0], cl[1]))
+        return tuple(f"model: {name} ({c:+.2f})" for c, name in found[:limit])
 
     def assess(self, state: ConversationState, author_id: str, score: float) -> RiskAssessment:
         author = state.authors[author_id]
