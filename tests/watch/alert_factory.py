@@ -76,7 +76,8 @@ class WatchFactory:
               at: datetime | None = None, title: str = "Art club") -> MadeAlert:
         lines = lines or GROOMING_CHAT
         provider_id = provider_id or self.provider()
-        start = at or datetime.now(UTC) - timedelta(minutes=len(lines))
+        raised = at or datetime.now(UTC)  # the alert is raised now; the chat led up to it
+        start = raised - timedelta(minutes=len(lines) + 1)
         detector = rule_detector()
         with self.db.transaction() as s:
             agency_row = agencies.get_by_code(s, agency)
@@ -124,7 +125,7 @@ class WatchFactory:
                            target_id=target[0] if target else None, message_seq=seq,
                            score=score, threshold=DEFAULT_THRESHOLD, stage=stage,
                            reasons=list(reasons), detector="rules", state="open",
-                           created_at=start + timedelta(minutes=seq))
+                           created_at=raised)
             s.add(row)
             s.flush()
             return MadeAlert(row.id, row.reference, room.id, room.external_id, conv.id,
