@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import cache
 
 from sqlalchemy.orm import Session
 
@@ -20,9 +21,19 @@ _CACHE: dict[str, Detector] = {}
 _LOCK = threading.Lock()
 
 
+RECOMMENDED = "combined"  # rules, then the learned model on the authors they flag
+
+
+@cache
 def default_detector_settings() -> tuple[str, float]:
-    """(detector name, threshold) for an agency that chose none."""
-    return RuleDetector.name, DEFAULT_THRESHOLD
+    """(detector name, threshold) for an agency that chose none: the combined detector at
+    its artifact's operating point (chosen for alert precision >= 0.9); the rules at theirs
+    if the packaged model cannot be read (logged: scoring goes on, less well)."""
+    try:
+        return RECOMMENDED, catalog.default_threshold(RECOMMENDED)
+    except ValueError:  # ArtifactError: a missing or broken packaged model
+        log.exception("watch: the packaged model cannot be used; the default is the rules")
+        return RuleDetector.name, DEFAULT_THRESHOLD
 
 
 def agency_settings(session: Session, agency_id: int | None) -> tuple[str, float]:

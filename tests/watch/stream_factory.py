@@ -21,11 +21,14 @@ from childsafe.store.watch_models import (
     RoomRow,
     ShiftRow,
 )
+from childsafe.watch.core.detector import AlertGate, ConversationOutcome, scan
+from childsafe.watch.core.state import Message
+from childsafe.watch.settings import default_detector_settings, detector_named
 
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the test Clock's start
 ALL_DAYS = 0b1111111
 
-# (author, declared age, text); the adult's 7th message overall crosses the default threshold.
+# (author, declared age, text); the adult crosses the default threshold (see `reference`).
 GROOMING = [
     ("u-adult", 35, "hi there"), ("u-kid", 13, "hi"), ("u-adult", 35, "how old are you?"),
     ("u-kid", 13, "13"), ("u-adult", 35, "you seem really mature for your age"),
@@ -34,9 +37,21 @@ GROOMING = [
     ("u-adult", 35, "add me on snapchat"), ("u-adult", 35, "we should meet up"),
     ("u-kid", 13, "ok"),
 ]
-ALERT_SEQ = 7
 BENIGN = [("u-a", None, "did you watch the match"), ("u-b", None, "yeah what a goal"),
           ("u-a", None, "lol"), ("u-b", None, "see you at practice")]
+
+
+def reference(lines: list[tuple[str, int | None, str]]) -> ConversationOutcome:
+    """The whole chat through the default detector and threshold in one scan."""
+    name, threshold = default_detector_settings()
+    detector = detector_named(name)
+    return scan(detector, AlertGate(threshold, detector.name), "reference",
+                [Message(str(i), a, float(i), t, age) for i, (a, age, t) in enumerate(lines)])
+
+
+def alert_seq(lines: list[tuple[str, int | None, str]] = GROOMING) -> int:
+    """The seq (1-based) of the message that raises the chat's first alert."""
+    return reference(lines).alerts[0].message_index + 1
 
 
 def agency_id(db: Database, code: str) -> int:

@@ -5,13 +5,11 @@ from sqlalchemy import delete, select
 
 from childsafe.store.models import AuditRow
 from childsafe.store.watch_models import AlertRow, ConversationRow, RoomAssignmentRow, WatchMessageRow
-from childsafe.watch.catalog import rule_detector
-from childsafe.watch.core.detector import DEFAULT_THRESHOLD, AlertGate, scan
 from childsafe.watch.core.ingestion import parse_batch
 from childsafe.watch.core.state import ConversationState, Message
 from childsafe.watch.ingest import ingest
 from childsafe.watch.scoring import pending_conversations, score_conversation
-from childsafe.watch.settings import agency_settings, default_detector_settings
+from childsafe.watch.settings import agency_settings, default_detector_settings, detector_named
 from childsafe.watch.transport import Consumer, MemoryTransport
 from tests.watch import stream_factory as sf
 
@@ -56,7 +54,7 @@ def test_scores_in_order_exactly_once_like_a_whole_scan(db, keyring, room):
     assert score(db, keyring, cid).scored == 0  # nothing new: nothing scored twice
     rows = messages(db)
     state = ConversationState("x")
-    detector = rule_detector()
+    detector = detector_named(default_detector_settings()[0])
     expected = [detector.update(state, Message(m["message_id"], m["author_id"], i, m["text"],
                                                m.get("author_age"))).score
                 for i, m in enumerate(docs)]
@@ -73,18 +71,20 @@ def test_alert_once_routed_to_the_agency_on_duty(db, keyring, room):
     sf.shift(db, "AU-AFP-ACCCE", 8 * 60, 16 * 60)  # on at 09:00 UTC
     sf.shift(db, "UK-NCA-CEOP", 16 * 60, 8 * 60)
     [cid] = feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid"))
-    result = score(db, keyring, cid, limit=4)
-    assert (result.scored, result.remaining, result.alerts) == (4, 8, ())
+    result = score(db, keyring, cid, limit=2)
+    assert (result.scored, result.remaining, result.alerts) == (2, 10, ())
     result = score(db, keyring, cid)
     assert len(result.alerts) == 1
     with db.transaction() as s:
         alert = s.scalar(select(AlertRow))
         audit = s.scalar(select(AuditRow).where(AuditRow.action == "watch.alert_raise"))
     assert alert.agency_id == sf.agency_id(db, "AU-AFP-ACCCE") and not alert.out_of_hours
-    assert (alert.author_id, alert.target_id, alert.message_seq) == ("u-adult", "u-kid", sf.ALERT_SEQ)
+    assert (alert.author_id, alert.target_id, alert.message_seq) == ("u-adult", "u-kid", sf.alert_seq())
     assert alert.reference.startswith("W-") and alert.state == "open"
-    assert alert.threshold == DEFAULT_THRESHOLD and alert.detector == "rules"
-    assert alert.stage == "risk_assessment" and any("age gap" in r for r in alert.reasons)
+    expected = sf.reference(sf.GROOMING).alerts[0]
+    assert (alert.detector, alert.threshold) == default_detector_settings()
+    assert (alert.stage, alert.reasons) == (expected.stage, list(expected.reasons))
+    assert any("age gap" in r for r in alert.reasons)
     assert (audit.actor, audit.object_id, audit.agency) == ("watch", alert.id, "AU-AFP-ACCCE")
     # more grooming later: still one alert for this author in this conversation
     feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid", start=20, prefix="n"))
@@ -138,8 +138,14 @@ def test_consumer_and_sweep_score_whatever_was_woken_or_lost(db, keyring, room):
         assert pending_conversations(s) == []
 
 
-def test_scan_agrees_with_the_gate(db):
-    # the fixture chat raises its alert where the stream tests expect it
-    outcome = scan(rule_detector(), AlertGate(DEFAULT_THRESHOLD), "c",
-                   [Message(str(i), a, float(i), t, age) for i, (a, age, t) in enumerate(sf.GROOMING)])
-    assert outcome.alerts[0].message_index + 1 == sf.ALERT_SEQ
+def test_each_named_detector_is_built_once_per_process():
+    assert detector_named("rules") is detector_named("rules")
+    assert detector_named("rules").name == "rules"
+    assert detector_named("no-such-detector") is detector_named(default_detector_settings()[0])
+
+
+def test_the_fixture_chats_alert_early_and_only_the_groomer():
+    outcome = sf.reference(sf.GROOMING)
+    assert [a.author_id for a in outcome.alerts] == ["u-adult"]
+    assert sf.alert_seq() < len(sf.GROOMING) // 2
+    assert sf.reference(sf.BENIGN * 3).alerts == ()

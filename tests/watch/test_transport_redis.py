@@ -38,7 +38,7 @@ def _doomed_worker(url: str, keys: str, stream: str, group: str) -> None:
         def ack(self, wakeups):  # scored and committed, but the XACK never happens
             print("committed-not-acked", flush=True)
 
-    real = settings.detector_named("rules")
+    real = settings.detector_named(settings.default_detector_settings()[0])
     handled: list[int] = []
 
     class StallsInSecondConversation:
@@ -76,10 +76,8 @@ import redis  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from childsafe.store.watch_models import AlertRow, ConversationRow, WatchMessageRow  # noqa: E402
-from childsafe.watch.catalog import rule_detector  # noqa: E402
-from childsafe.watch.core.detector import DEFAULT_THRESHOLD, AlertGate, scan  # noqa: E402
 from childsafe.watch.core.ingestion import parse_batch  # noqa: E402
-from childsafe.watch.core.state import ConversationState, Message  # noqa: E402
+from childsafe.watch.core.state import ConversationState  # noqa: E402
 from childsafe.watch.ingest import ingest  # noqa: E402
 from childsafe.watch.redis_transport import RedisTransport  # noqa: E402
 from childsafe.watch.transport import Consumer  # noqa: E402
@@ -197,7 +195,6 @@ def test_two_workers_and_one_killed_mid_batch_score_every_message_once(
     assert redis_client.xpending(stream, group)["pending"] == 0
     assert redis_client.xlen(stream) == 0  # acknowledged entries are deleted
 
-    detector, gate = rule_detector(), AlertGate(DEFAULT_THRESHOLD)
     with db.transaction() as s:
         convs = list(s.scalars(select(ConversationRow).order_by(ConversationRow.id)))
         unscored = s.scalars(select(WatchMessageRow.id).where(WatchMessageRow.score.is_(None))).all()
@@ -210,12 +207,12 @@ def test_two_workers_and_one_killed_mid_batch_score_every_message_once(
         lines = by_key[conv.key]
         state = ConversationState.from_dict(conv.state)
         assert conv.scored_seq == conv.ingested_seq == len(lines) == state.messages
-        expected = scan(detector, gate, "x", [Message(str(i), a, float(i), t, age)
-                                              for i, (a, age, t) in enumerate(lines)])
+        expected = sf.reference(lines)
         assert conv.top_score == pytest.approx(expected.max_score)
+        assert [(a.author_id, a.message_seq) for a in alerts if a.conversation_id == conv.id] == [
+            (e.author_id, e.message_index + 1) for e in expected.alerts]
     assert len(alerts) == GROOMERS
     assert sorted(a.author_id for a in alerts) == sorted(f"u-adult-{k}" for k in range(GROOMERS))
-    assert {a.message_seq for a in alerts} == {sf.ALERT_SEQ}
 
 
 def test_publish_receive_ack_and_recovery(redis_client, stream):

@@ -148,4 +148,4 @@ def test_a_grooming_chat_reaches_an_alert_in_the_background(client, chat, db, cl
         time.sleep(0.05)
     assert len(scored) == len(docs)
     [alert] = alerts
-    assert alert.agency_id == sf.agency_id(db, "UK-NCA-CEOP") and alert.message_seq == sf.ALERT_SEQ
+    assert alert.agency_id == sf.agency_id(db, "UK-NCA-CEOP") and alert.message_seq == sf.alert_seq()
