@@ -9,9 +9,18 @@ Samples: every author of every training conversation, after each of their messag
 features the detector sees at that moment), labelled 1 for the groomer and 0 otherwise. Every
 prefix is a sample because alerts must come early, on what has been said so far.
 
+Text features: n-grams of cue-bearing messages only (see `childsafe.watch.core.learned`), and
+only those used by at least `min_support` authors; the largest `max_text_weights` are exported.
+
 The held-out conversations are scored by the exported artifact through the plain-Python
 detectors (not by scikit-learn), and each detector's default threshold is the lowest whose
-alert precision is >= 0.9 there (`operating_point`), since officer time is the scarce resource.
+alert precision is >= 0.9 there (`operating_point`), raised until that holds with 95%
+confidence when the held-out part is large enough (`choose_threshold`), since officer time is
+the scarce resource.
+
+The packaged model is reproduced with
+`childsafe watch corpus --out c.jsonl --per-kind 1000 --seed 0` then
+`childsafe watch train c.jsonl --out childsafe/watch/models/grooming-v1.json --seed 0`.
 """
 
 from __future__ import annotations

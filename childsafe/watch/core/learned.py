@@ -274,8 +274,11 @@ class LearnedDetector:
 
     The rule layer's counters are updated first (the same code as the rule detector), then the
     author's new weighed n-grams are added to its running text logit, then every author whose
-    features changed is re-scored: only the message's author, or everyone when an age changed.
-    Reasons are worked out only for scores of at least `explain_from` (cheap below).
+    features changed is re-scored: the message's author after a cue, everyone after an age or
+    when someone joins. Reasons are worked out only for scores of at least `explain_from`.
+
+    The state's `text_logit` and `ngrams` belong to the model that wrote them: a persisted
+    conversation state should be restarted when the model (`artifact.name`, its meta) changes.
     """
 
     name = "learned"
