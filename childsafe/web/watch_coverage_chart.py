@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-PALETTE = ("#1f5fa8", "#6a3d9a", "#00695c", "#8d4a00", "#37474f", "#ad1457")
+PALETTE = ("#1f5fa8", "#6a3d9a", "#8d4a00", "#37474f", "#ad1457", "#00695c")
 GAP, GAP_BAND, COVERED = "#c62828", "#fde2e2", "#2e7d32"
 
 
@@ -35,13 +35,19 @@ def local_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     return f"{a:%H:%M}–{end_text}"
 
 
-def coverage_chart(title: str, rows: Sequence[tuple[str, Sequence[bool]]],
+def colour_of(index: int) -> str:
+    """The colour of the index-th agency on a page (the same agency keeps it in every chart)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def coverage_chart(title: str, rows: Sequence[tuple[str, Sequence[bool], str]],
                    slot_starts: Sequence[datetime], slot_minutes: int, tz: ZoneInfo) -> str:
-    """One row per agency (on duty or not in each slot) and a summary row: covered or gap."""
+    """One row per agency (label, on duty in each slot, colour) and a summary row: covered
+    or gap."""
     n = len(slot_starts)
     label_w, cell, row_h, top, axis = 150, 14, 20, 6, 24
-    covered = [any(flags[i] for _, flags in rows) for i in range(n)]
-    all_rows = [*rows, ("Any agency", covered)]
+    covered = [any(flags[i] for _, flags, _ in rows) for i in range(n)]
+    all_rows = [*rows, ("Any agency", covered, COVERED)]
     width = label_w + n * cell + 24
     height = top + len(all_rows) * (row_h + 4) + axis
     step = timedelta(minutes=slot_minutes)
@@ -55,14 +61,13 @@ def coverage_chart(title: str, rows: Sequence[tuple[str, Sequence[bool]]],
                      f'width="{(end - first) * cell}" height="{len(all_rows) * (row_h + 4) + 2}" '
                      f'fill="{GAP_BAND}"/>')
     lines = []
-    for r, (label, flags) in enumerate(all_rows):
+    for r, (label, flags, colour) in enumerate(all_rows):
         y = top + r * (row_h + 4)
         summary = r == len(all_rows) - 1
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="12" '
                      f'fill="#1d2530">{escape(label)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{n * cell}" height="{row_h}" '
                      f'fill="none" stroke="#c9d1da"/>')
-        colour = COVERED if summary else PALETTE[r % len(PALETTE)]
         on = runs(flags)
         for first, end in on:
             parts.append(f'<rect x="{label_w + first * cell}" y="{y}" '

@@ -24,10 +24,10 @@ from childsafe.core.principal import Principal
 from childsafe.store.models import AgencyRow, ProviderRow
 from childsafe.store.watch_models import RoomRow
 from childsafe.watch import rooms, roster, thresholds
-from childsafe.watch.core.roster import RosterError, format_clock, format_days, zone
+from childsafe.watch.core.roster import DAY_NAMES, RosterError, format_clock, format_days, zone
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, ip_of, now_of, requires, settings_of
-from childsafe.web.watch_coverage_chart import coverage_chart, local_span, runs
+from childsafe.web.watch_coverage_chart import colour_of, coverage_chart, local_span, runs
 
 router = APIRouter(prefix="/console/watch", include_in_schema=False)
 Field = Annotated[str, Form(max_length=200)]
@@ -114,6 +114,24 @@ def monitor_room(request: Request, room_id: str, monitor: Field = "", back: Fiel
     return RedirectResponse("/console/watch/rooms?" + urlencode(query), status_code=303)
 
 
+def days_text(mask: int) -> str:
+    """'mon-fri', 'sat,sun', 'daily': runs of three days or more written as ranges."""
+    if format_days(mask) == "daily":
+        return "daily"
+    parts, day = [], 0
+    while day < 7:
+        if not mask >> day & 1:
+            day += 1
+            continue
+        end = day
+        while end + 1 < 7 and mask >> (end + 1) & 1:
+            end += 1
+        parts.append(f"{DAY_NAMES[day]}-{DAY_NAMES[end]}" if end - day >= 2 else
+                     ",".join(DAY_NAMES[day:end + 1]))
+        day = end + 1
+    return ",".join(parts)
+
+
 # ---- roster and handover notes ----------------------------------------------------------------
 
 def _roster_page(request: Request, session: Session, principal: Principal, *,
@@ -122,7 +140,7 @@ def _roster_page(request: Request, session: Session, principal: Principal, *,
                  note: str = "", status: int = 200) -> Response:
     agency = session.get(AgencyRow, principal.agency_id)
     tz = roster.agency_timezone(session, principal.agency_id, principal.agency_code)
-    shifts = [{"row": s, "days": format_days(s.days), "start": format_clock(s.start_minute),
+    shifts = [{"row": s, "days": days_text(s.days), "start": format_clock(s.start_minute),
                "end": format_clock(s.end_minute),
                "overnight": s.end_minute <= s.start_minute} for s in
               roster.shifts(session, principal.agency_id)]
@@ -212,9 +230,12 @@ def coverage_page(request: Request, principal: Principal = requires(Permission.C
     day, tz, error = _day_and_zone(request, session, principal)
     tzinfo = zone(tz)
     charts = []
-    for item in roster.room_coverage(session, principal.agency_id, day, tz=tz):
+    found = roster.room_coverage(session, principal.agency_id, day, tz=tz)
+    order = sorted({ref.code for item in found for ref in item.agencies})
+    for item in found:
         starts = [slot.start for slot in item.slots]
-        rows = [(ref.code, [aid in slot.agencies for slot in item.slots])
+        rows = [(ref.code, [aid in slot.agencies for slot in item.slots],
+                 colour_of(order.index(ref.code)))
                 for aid, ref in zip(item.agency_ids, item.agencies, strict=True)]
         step = timedelta(minutes=item.slots[0].minutes)
         covered = [bool(slot.agencies) for slot in item.slots]
