@@ -19,15 +19,17 @@ import hmac
 import json
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from childsafe.core.accounts import new_token, token_digest
+from childsafe.core.agencies import Jurisdiction
 from childsafe.core.audit import AuditEvent
 from childsafe.core.cases import CaseSource
 from childsafe.core.crypto import Keyring, open_sealed, seal, split_envelope
@@ -146,15 +148,16 @@ def read_reporter(keyring: Keyring, report: ReportRow) -> dict[str, Any]:
 
 def _store_evidence(session: Session, ctx: IntakeContext, report: ReportRow,
                     items: list[EvidenceItem], *, source: str, now: datetime) -> list[EvidenceRow]:
-    rows = _evidence_rows(ctx, report.id, items, source=source, now=now)
+    rows = [EvidenceRow(**values)
+            for values in _evidence_values(ctx, report.id, items, source=source, now=now)]
     session.add_all(rows)
     session.flush()
     return rows
 
 
-def _evidence_rows(ctx: IntakeContext, report_id: str, items: list[EvidenceItem], *,
-                   source: str, now: datetime) -> list[EvidenceRow]:
-    """Hash and encrypt each item into a new row (not yet added to any session)."""
+def _evidence_values(ctx: IntakeContext, report_id: str, items: list[EvidenceItem], *,
+                     source: str, now: datetime) -> list[dict[str, Any]]:
+    """Hash and encrypt each item into the values of a new evidence row."""
     rows = []
     for item in items:
         eid = str(uuid.uuid4())
@@ -179,10 +182,10 @@ def _evidence_rows(ctx: IntakeContext, report_id: str, items: list[EvidenceItem]
             meta = {"file_kind": got.kind, "declared_type": got.declared_type,
                     "name_matches_type": got.name_matches_type}
         key_part, payload = split_envelope(seal(ctx.keyring, data, f"evidence:{eid}"))
-        rows.append(EvidenceRow(id=eid, report_id=report_id, kind=kind, mime=mime,
-                                size=len(data), sha256=sha, md5=md5, server_name=name,
-                                client_name=client, source=source, meta=meta, key_enc=key_part,
-                                blob_enc=payload, received_at=now))
+        rows.append({"id": eid, "report_id": report_id, "kind": kind, "mime": mime,
+                     "size": len(data), "sha256": sha, "md5": md5, "server_name": name,
+                     "client_name": client, "source": source, "meta": meta,
+                     "key_enc": key_part, "blob_enc": payload, "received_at": now})
     return rows
 
 
@@ -200,37 +203,6 @@ def _suspects(items: list[EvidenceItem], extra: list[SuspectRef]) -> list[Suspec
         if isinstance(item, Conversation):
             found += item.suspects()
     return found
-
-
-def _insert_rows(session: Session, rows: list[ReportRow] | list[EvidenceRow]) -> None:
-    """INSERT new rows with one Core statement, then attach them to the session as if loaded.
-
-    Cheaper than the unit of work (which also could not order these rows: no relationship()
-    links them). Only attributes set on the objects are sent, so column defaults still apply.
-    """
-    if not rows:
-        return
-    table = rows[0].__table__
-    columns = {c.key for c in table.columns}
-    session.execute(insert(type(rows[0])),
-                    [{k: v for k, v in vars(row).items() if k in columns} for row in rows])
-    for row in rows:
-        make_transient_to_detached(row)
-        session.add(row)
-
-
-_DUPLICATE = (select(ReportRow.id).join(DedupKeyRow, DedupKeyRow.report_id == ReportRow.id)
-              .where(DedupKeyRow.key.in_(bindparam("keys", expanding=True)),
-                     DedupKeyRow.created_at >= bindparam("since"),
-                     ReportRow.duplicate_of.is_(None))
-              .order_by(DedupKeyRow.created_at).limit(1))
-
-
-def _find_duplicate(session: Session, keys: frozenset[str], now: datetime) -> str | None:
-    """The id of the earliest original report sharing a dedup key within the window."""
-    if not keys:
-        return None
-    return session.scalar(_DUPLICATE, {"keys": sorted(keys), "since": now - DEDUP_WINDOW})
 
 
 def _deliver(session: Session, keyring: Keyring, report: ReportRow, agency: AgencyRow,
@@ -292,7 +264,7 @@ _MAIL = {
 
 
 def send_verification(session: Session, ctx: IntakeContext, report: ReportRow,
-                       reporter: Reporter, emergency: str, now: datetime) -> None:
+                      reporter: Reporter, emergency: str, now: datetime) -> None:
     """Issue a fresh code and link (resetting attempts; the 72 h deadline stays) and mail
     them sealed through the outbox."""
     secrets_, record = verification.issue(now, ctx.verification_key,
@@ -302,25 +274,43 @@ def send_verification(session: Session, ctx: IntakeContext, report: ReportRow,
     report.ver_attempts = 0
     if report.state == ReportState.AWAITING_VERIFICATION.value:
         report.expires_at = record.report_expires_at
-    subject, body = _MAIL.get(report.language, _MAIL["en"])
-    link = f"{ctx.base_url.rstrip('/')}/report/verify/{report.id}/{secrets_.link_token}"
-    values = {"reference": report.reference, "link": link, "code": secrets_.code,
-              "emergency": emergency or "112"}
     # The payload holds a live code: sealed at rest, opened only by the worker that sends it.
-    outbox.enqueue(session, "mail.send", {"to": reporter.email, "subject": subject.format(**values),
-                                          "body": body.format(**values)},
+    outbox.enqueue(session, "mail.send",
+                   _mail_payload(ctx, report.id, report.reference, report.language,
+                                 reporter.email or "", secrets_, emergency),
                    f"report:{report.id}:verify:{record.salt[:16]}", keyring=ctx.keyring)
 
 
-def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
-                  reporter: Reporter, evidence: list[EvidenceItem], channel: Channel,
-                  now: datetime, provider: ProviderPrincipal | None = None,
-                  ip: str | None = None, suspects: list[SuspectRef] | None = None) -> Receipt:
-    """Persist a finished, in-scope report with its evidence, in the caller's transaction.
+@dataclass(slots=True)
+class PreparedReport:
+    """A report made ready outside any transaction: checked, rate-limited, routed, encrypted
+    and hashed. Only what depends on other reports (duplicate links) is left to the write."""
+
+    report: dict[str, Any]  # the reports row; `duplicate_of` is filled in by the write
+    evidence: list[dict[str, Any]]
+    dedup_keys: frozenset[str]
+    suspect_keys: list[str]
+    mail: tuple[dict[str, Any], str] | None  # sealed outbox payload and its idempotency key
+    event: AuditEvent  # `report.receive`; its `duplicate_of` detail is filled in by the write
+    status_token: str
+    agency_code: str
+    awaiting: bool
+
+    @property
+    def id(self) -> str:
+        return str(self.report["id"])
+
+
+def prepare_report(ctx: IntakeContext, routes: Mapping[str, tuple[Jurisdiction, int]], *,
+                   result: FlowResult, reporter: Reporter, evidence: list[EvidenceItem],
+                   channel: Channel, now: datetime, provider: ProviderPrincipal | None = None,
+                   ip: str | None = None, suspects: list[SuspectRef] | None = None
+                   ) -> PreparedReport:
+    """Everything `submit_report` decides before it touches the store (no I/O but the rate
+    limiter): `routes` is the routing table (`agencies.routes`).
 
     Raises InvalidInput for an out-of-scope result or too much evidence, RateLimited when the
-    button is being abused. Nothing is written unless everything is accepted.
-    """
+    button is being abused."""
     if not result.classification.in_scope:
         raise InvalidInput("This questionnaire result is out of scope: show the signposts "
                            "instead of filing a report.", field="answers")
@@ -333,52 +323,159 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
     report_id = str(uuid.uuid4())
     token = new_token()
     awaiting = bool(reporter.email) and not immediate
-    # Encrypt and hash before the first statement: on SQLite that statement takes the write
-    # lock, held until commit.
-    reporter_enc = seal(ctx.keyring, _reporter_json(reporter), f"report:{report_id}:reporter")
-    rows = _evidence_rows(ctx, report_id, evidence,
-                          source="provider" if provider else "reporter", now=now)
-    keys = dedup_keys([r.sha256 for r in rows], _suspects(evidence, suspects or []))
-    jurisdiction, agency_id = agencies.destination(session,
-                                                   result.country or reporter.country)
-    report = ReportRow(
-        id=report_id, reference=_reference(),
-        state=(ReportState.AWAITING_VERIFICATION if awaiting else ReportState.WITH_OFFICERS).value,
-        agency_id=agency_id, immediate=immediate, category=result.classification.category.value,
-        country=jurisdiction.country, language=result.language,
-        audience=result.audience.value if result.audience else None, flow_id=result.flow_id,
-        flow_version=result.flow_version, flow_result=result.to_dict(), channel=channel.value,
-        provider_id=provider.provider_id if provider else None, reporter_enc=reporter_enc,
-        contact_key=contact, has_email=bool(reporter.email),
-        duplicate_of=_find_duplicate(session, keys, now),
-        status_token_digest=token_digest(token), ver_attempts=0, created_at=now, updated_at=now)
-    _insert_rows(session, [report])
-    _insert_rows(session, rows)
-    if keys:
-        session.execute(insert(DedupKeyRow),
-                        [{"key": key, "report_id": report.id, "created_at": now} for key in keys])
-    triage_store.record_suspects(
-        session, ctx.verification_key, report,
-        _suspects(evidence, suspects or []) + triage_store.suspects_from_answers(result.answers),
-        now)
+    jurisdiction, agency_id = agencies.route_in(routes, result.country or reporter.country)
+    rows = _evidence_values(ctx, report_id, evidence,
+                            source="provider" if provider else "reporter", now=now)
+    found = _suspects(evidence, suspects or [])
+    reference = _reference()
+    values: dict[str, Any] = {
+        "id": report_id, "reference": reference,
+        "state": (ReportState.AWAITING_VERIFICATION if awaiting
+                  else ReportState.WITH_OFFICERS).value,
+        "agency_id": agency_id, "case_id": None, "duplicate_of": None, "immediate": immediate,
+        "category": result.classification.category.value, "country": jurisdiction.country,
+        "language": result.language,
+        "audience": result.audience.value if result.audience else None,
+        "flow_id": result.flow_id, "flow_version": result.flow_version,
+        "flow_result": result.to_dict(), "channel": channel.value,
+        "provider_id": provider.provider_id if provider else None,
+        "reporter_enc": seal(ctx.keyring, _reporter_json(reporter),
+                             f"report:{report_id}:reporter"),
+        "contact_key": contact, "has_email": bool(reporter.email),
+        "status_token_digest": token_digest(token), "ver_salt": None, "ver_code_hash": None,
+        "ver_link_hash": None, "ver_code_expires_at": None, "ver_attempts": 0,
+        "verified_at": None, "expires_at": None, "created_at": now, "updated_at": now}
+    mail = None
     if reporter.email:
-        send_verification(session, ctx, report, reporter, jurisdiction.emergency_number, now)
-    # Audit entries last: appending serialises writers until commit, so keep that span short.
-    audit.append(session, AuditEvent(
-        "report.receive", actor=provider.name if provider else "reporter",
-        agency=jurisdiction.agency_code,
-        object_type="report", object_id=report.id, ip=None,
-        detail={"channel": channel.value, "evidence": len(rows), "immediate": immediate,
-                "category": report.category, "duplicate_of": report.duplicate_of}))
-    if not awaiting:
-        agency = session.get(AgencyRow, agency_id)
-        assert agency is not None
-        _deliver(session, ctx.keyring, report, agency, _case_title(report), now)
-    session.flush()
-    return Receipt(report.id, report.reference, token, ReportState(report.state), immediate,
-                   jurisdiction.agency_code, awaiting, report.duplicate_of,
-                   [{"id": r.id, "kind": r.kind, "sha256": r.sha256, "md5": r.md5,
-                     "size": r.size} for r in rows])
+        mail = _verification_mail(ctx, values, reporter, jurisdiction.emergency_number, now)
+    return PreparedReport(
+        values, rows, dedup_keys([r["sha256"] for r in rows], found),
+        sorted(triage_store.suspect_keys(
+            ctx.verification_key, found + triage_store.suspects_from_answers(result.answers))),
+        mail,
+        AuditEvent("report.receive", actor=provider.name if provider else "reporter",
+                   agency=jurisdiction.agency_code, object_type="report", object_id=report_id,
+                   detail={"channel": channel.value, "evidence": len(rows),
+                           "immediate": immediate, "category": values["category"],
+                           "duplicate_of": None}),
+        token, jurisdiction.agency_code, awaiting)
+
+
+def _verification_mail(ctx: IntakeContext, report: dict[str, Any], reporter: Reporter,
+                       emergency: str, now: datetime) -> tuple[dict[str, Any], str]:
+    """Issue the first code and link into the new row's values; the sealed mail to queue."""
+    secrets_, record = verification.issue(now, ctx.verification_key,
+                                          report_created_at=report["created_at"])
+    report.update(ver_salt=record.salt, ver_code_hash=record.code_hash,
+                  ver_link_hash=record.link_hash, ver_code_expires_at=record.code_expires_at,
+                  ver_attempts=0)
+    if report["state"] == ReportState.AWAITING_VERIFICATION.value:
+        report["expires_at"] = record.report_expires_at
+    key = f"report:{report['id']}:verify:{record.salt[:16]}"
+    return outbox.seal_payload(ctx.keyring, "mail.send", _mail_payload(
+        ctx, report["id"], report["reference"], report["language"], reporter.email or "",
+        secrets_, emergency), key), key
+
+
+def _mail_payload(ctx: IntakeContext, report_id: str, reference: str, language: str,
+                  to: str, secrets_: verification.VerificationSecrets,
+                  emergency: str) -> dict[str, Any]:
+    subject, body = _MAIL.get(language, _MAIL["en"])
+    link = f"{ctx.base_url.rstrip('/')}/report/verify/{report_id}/{secrets_.link_token}"
+    values = {"reference": reference, "link": link, "code": secrets_.code,
+              "emergency": emergency or "112"}
+    return {"to": to, "subject": subject.format(**values), "body": body.format(**values)}
+
+
+_DUPLICATES = (select(DedupKeyRow.key, DedupKeyRow.report_id, DedupKeyRow.created_at)
+               .join(ReportRow, ReportRow.id == DedupKeyRow.report_id)
+               .where(DedupKeyRow.key.in_(bindparam("keys", expanding=True)),
+                      DedupKeyRow.created_at >= bindparam("since"),
+                      ReportRow.duplicate_of.is_(None)))
+_REPORTS = cast(Table, ReportRow.__table__)
+_EVIDENCE = cast(Table, EvidenceRow.__table__)
+_DEDUP = cast(Table, DedupKeyRow.__table__)
+
+
+def _link_duplicates(session: Session, plans: list[PreparedReport]) -> None:
+    """Set `duplicate_of`: the earliest original report within the window sharing a key,
+    stored before or earlier in the same batch. One query for the whole batch."""
+    keyed = [p for p in plans if p.dedup_keys]
+    if not keyed:
+        return
+    since = min(p.report["created_at"] for p in keyed) - DEDUP_WINDOW
+    seen: dict[str, list[tuple[datetime, str]]] = {}
+    for key, report_id, created_at in session.execute(
+            _DUPLICATES, {"keys": sorted(set().union(*(p.dedup_keys for p in keyed))),
+                          "since": since}):
+        seen.setdefault(key, []).append((created_at, report_id))
+    for plan in keyed:
+        start = plan.report["created_at"] - DEDUP_WINDOW
+        found = [hit for key in plan.dedup_keys for hit in seen.get(key, ())
+                 if hit[0] >= start]
+        if found:
+            original = min(found)[1]
+            plan.report["duplicate_of"] = original
+            plan.event = replace(plan.event, detail={**plan.event.detail,
+                                                     "duplicate_of": original})
+        else:  # an original: later reports of the batch may link to it
+            for key in plan.dedup_keys:
+                seen.setdefault(key, []).append((plan.report["created_at"], plan.id))
+
+
+def write_reports(session: Session, keyring: Keyring, plans: list[PreparedReport]
+                  ) -> list[Receipt]:
+    """Store prepared reports in the caller's transaction, a statement per table for all of
+    them (SQLAlchemy Core, executemany); hand those not waiting for verification to officers;
+    append their audit entries last, together, so the chain is held as briefly as possible.
+    """
+    if not plans:
+        return []
+    _link_duplicates(session, plans)
+    with audit.deferred(session):
+        session.execute(insert(_REPORTS), [p.report for p in plans])
+        evidence = [e for p in plans for e in p.evidence]
+        if evidence:
+            session.execute(insert(_EVIDENCE), evidence)
+        dedup = [{"key": k, "report_id": p.id, "created_at": p.report["created_at"]}
+                 for p in plans for k in sorted(p.dedup_keys)]
+        if dedup:
+            session.execute(insert(_DEDUP), dedup)
+        triage_store.insert_suspects(session, [
+            {"key": k, "report_id": p.id, "agency_id": p.report["agency_id"],
+             "created_at": p.report["created_at"]} for p in plans for k in p.suspect_keys])
+        outbox.enqueue_sealed(session, "mail.send", [p.mail for p in plans if p.mail])
+        for plan in plans:
+            audit.append(session, plan.event)
+            if not plan.awaiting:
+                report = ReportRow(**plan.report)
+                make_transient_to_detached(report)
+                session.add(report)
+                agency = session.get(AgencyRow, report.agency_id)
+                assert agency is not None
+                _deliver(session, keyring, report, agency, _case_title(report),
+                         report.created_at)
+        session.flush()
+    return [Receipt(p.id, p.report["reference"], p.status_token, ReportState(p.report["state"]),
+                    bool(p.report["immediate"]), p.agency_code, p.awaiting,
+                    p.report["duplicate_of"],
+                    [{"id": e["id"], "kind": e["kind"], "sha256": e["sha256"], "md5": e["md5"],
+                      "size": e["size"]} for e in p.evidence]) for p in plans]
+
+
+def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
+                  reporter: Reporter, evidence: list[EvidenceItem], channel: Channel,
+                  now: datetime, provider: ProviderPrincipal | None = None,
+                  ip: str | None = None, suspects: list[SuspectRef] | None = None) -> Receipt:
+    """Persist a finished, in-scope report with its evidence, in the caller's transaction.
+
+    Raises InvalidInput for an out-of-scope result or too much evidence, RateLimited when the
+    button is being abused. Nothing is written unless everything is accepted.
+    """
+    plan = prepare_report(ctx, agencies.routes(session), result=result, reporter=reporter,
+                          evidence=evidence, channel=channel, now=now, provider=provider,
+                          ip=ip, suspects=suspects)
+    return write_reports(session, ctx.keyring, [plan])[0]
 
 
 def _case_title(report: ReportRow) -> str:

@@ -11,8 +11,9 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Table, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from childsafe.core.audit import AuditEvent
@@ -31,12 +32,24 @@ def suspect_key(key: bytes, ref: SuspectRef) -> str:
     return hmac.new(key, b"suspect\x00" + text.encode(), hashlib.sha256).hexdigest()
 
 
+_SUSPECTS = cast(Table, SuspectKeyRow.__table__)
+
+
+def suspect_keys(key: bytes, suspects: Iterable[SuspectRef]) -> set[str]:
+    return {suspect_key(key, s) for s in suspects if normalize_identifier(s.identifier)}
+
+
+def insert_suspects(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert suspect key rows (key, report_id, agency_id, created_at) in one statement."""
+    if rows:
+        session.execute(insert(_SUSPECTS), rows)
+
+
 def record_suspects(session: Session, key: bytes, report: ReportRow,
                     suspects: Iterable[SuspectRef], now: datetime) -> set[str]:
-    keys = {suspect_key(key, s) for s in suspects if normalize_identifier(s.identifier)}
-    for k in sorted(keys):
-        session.add(SuspectKeyRow(key=k, report_id=report.id, agency_id=report.agency_id,
-                                  created_at=now))
+    keys = suspect_keys(key, suspects)
+    insert_suspects(session, [{"key": k, "report_id": report.id, "agency_id": report.agency_id,
+                               "created_at": now} for k in sorted(keys)])
     return keys
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections.abc import Mapping
 from importlib import resources
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from childsafe.core.agencies import (
     FALLBACK_COUNTRY,
@@ -43,6 +48,7 @@ def seed_agencies(session: Session, table_text: str | None = None) -> tuple[int,
         jrow.emergency_number, jrow.help_line = j.emergency_number, j.help_line
         session.add(jrow)
     session.flush()
+    _forget_after_commit(session)
     return len(agencies), len(all_rows)
 
 
@@ -77,21 +83,80 @@ def route_country(session: Session, country: str) -> tuple[Jurisdiction, AgencyR
     return Jurisdiction(code, agency.code, row.emergency_number, row.help_line), agency
 
 
-_DESTINATION = (select(JurisdictionRow.country, JurisdictionRow.emergency_number,
-                       JurisdictionRow.help_line, AgencyRow.id, AgencyRow.code)
-                .join(AgencyRow, AgencyRow.id == JurisdictionRow.agency_id)
-                .where(JurisdictionRow.country.in_(bindparam("countries", expanding=True))))
+ROUTES_TTL_S = 60.0  # another process's re-seed reaches this one within a minute
+_ROUTES = (select(JurisdictionRow.country, JurisdictionRow.emergency_number,
+                  JurisdictionRow.help_line, AgencyRow.id, AgencyRow.code)
+           .join(AgencyRow, AgencyRow.id == JurisdictionRow.agency_id))
+_Routes = dict[str, tuple[Jurisdiction, int]]
+_routes_cache: weakref.WeakKeyDictionary[Pool, tuple[float, _Routes]] = \
+    weakref.WeakKeyDictionary()
+_routes_lock = threading.Lock()
+
+
+def _load_routes(session: Session) -> _Routes:
+    return {row.country: (Jurisdiction(row.country, row.code, row.emergency_number,
+                                       row.help_line), row.id)
+            for row in session.execute(_ROUTES)}
+
+
+def _pool_of(session: Session) -> Pool:
+    """The cache key: one per database, shared by the engine and its option views."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    return engine.pool
+
+
+def _forget_after_commit(session: Session) -> None:
+    pool = _pool_of(session)
+    forget_routes(pool)  # now, so this transaction routes by its own rows
+    for end in ("after_commit", "after_rollback"):  # and what was read meanwhile
+        event.listen(session, end, lambda _s: forget_routes(pool), once=True)
+
+
+def forget_routes(pool: Pool) -> None:
+    """Drop this process's routing snapshot (after a seed or a new agency)."""
+    with _routes_lock:
+        _routes_cache.pop(pool, None)
+
+
+def routes(session: Session) -> _Routes:
+    """The whole routing table (country -> jurisdiction, agency id), kept per process.
+
+    Jurisdictions change only when agencies are seeded or created; this process forgets its
+    snapshot then, and other processes reload theirs after `ROUTES_TTL_S`. Every report needs
+    a route, so intake looks it up here before its transaction instead of querying per report.
+    """
+    pool = _pool_of(session)
+    now = time.monotonic()
+    with _routes_lock:
+        cached = _routes_cache.get(pool)
+    if cached is not None and now - cached[0] < ROUTES_TTL_S:
+        return cached[1]
+    table = _load_routes(session)
+    if table:  # an unseeded store is not cached: seeding must show at once
+        with _routes_lock:
+            _routes_cache[pool] = (now, table)
+    return table
+
+
+def route_in(table: Mapping[str, tuple[Jurisdiction, int]], country: str
+             ) -> tuple[Jurisdiction, int]:
+    """Who receives a report from `country` by a routing table (`routes`): its jurisdiction
+    and the agency's id; no member agency -> the INTERPOL fallback."""
+    code = normalize_country(country)
+    found = table.get(code)
+    if found is not None:
+        return found
+    fallback = table.get(FALLBACK_COUNTRY)
+    if fallback is None:
+        raise NotFound("No agencies are seeded; run `childsafe admin migrate --seed`.")
+    row, agency_id = fallback
+    return Jurisdiction(code, row.agency_code, row.emergency_number, row.help_line), agency_id
 
 
 def destination(session: Session, country: str) -> tuple[Jurisdiction, int]:
-    """`route_country` without loading the agency row: the jurisdiction and the agency's id."""
-    code = normalize_country(country)
-    found = {row.country: row for row in session.execute(
-        _DESTINATION, {"countries": [code, FALLBACK_COUNTRY]})}
-    row = found.get(code) or found.get(FALLBACK_COUNTRY)
-    if row is None:
-        raise NotFound("No agencies are seeded; run `childsafe admin migrate --seed`.")
-    return Jurisdiction(code, row.code, row.emergency_number, row.help_line), row.id
+    """`route_country` from the cached table, without loading the agency row."""
+    return route_in(routes(session), country)
 
 
 def create_agency(session: Session, code: str, name: str, *, emergency_number: str = "",
@@ -109,4 +174,5 @@ def create_agency(session: Session, code: str, name: str, *, emergency_number: s
                     help_line=help_line, note="", is_fallback=False)
     session.add(row)
     session.flush()
+    _forget_after_commit(session)
     return row

@@ -7,6 +7,7 @@ no audit entry claiming it happened, and no committed change lacks its entry.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
 
@@ -29,23 +30,64 @@ _PG_LOCK_KEY = 0x63686C64  # "chld": one advisory lock serialises appends to the
 _LAST = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _INSERT = insert(cast(Table, AuditRow.__table__))  # Core: built once, compiled once
+_DEFERRED = "childsafe_audit_deferred"  # Session.info key: events waiting for the block end
 
 
-def append(session: Session, event: AuditEvent, *, at: datetime | None = None) -> ChainedEntry:
+def append(session: Session, event: AuditEvent, *, at: datetime | None = None
+           ) -> ChainedEntry | None:
+    """Chain `event` into the log in the caller's transaction.
+
+    Inside `deferred(session)` the entry is only queued (its time taken now) and None is
+    returned: it is chained when the block ends, still in the same transaction."""
+    pending = session.info.get(_DEFERRED)
+    if pending is not None:
+        pending.append((event, at or utcnow()))
+        return None
+    return append_many(session, [(event, at or utcnow())])[0]
+
+
+def append_many(session: Session, events: list[tuple[AuditEvent, datetime]]
+                ) -> list[ChainedEntry]:
+    """Chain events in order under one lock: one read of the head, one INSERT for all."""
+    if not events:
+        return []
     session.flush()  # pending rows go out before the chain is locked, not while it is
     if is_postgres(session):
         session.execute(_PG_LOCK, {"k": _PG_LOCK_KEY})
     last = session.execute(_LAST).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    # Microsecond precision is what both stores keep; hash exactly what will be read back.
-    entry = chain(seq, at or utcnow(), event, prev)
-    session.execute(_INSERT, {
-        "seq": entry.seq, "at": entry.at, "actor": event.actor[:120], "agency": event.agency,
-        "action": event.action, "outcome": str(event.outcome),
-        "object_type": event.object_type, "object_id": event.object_id,
-        "detail": dict(event.detail), "ip": event.ip, "prev_hash": entry.prev_hash,
-        "hash": entry.hash})
-    return entry
+    entries = []
+    for event, at in events:
+        # Microsecond precision is what both stores keep; hash exactly what will be read back.
+        entry = chain(seq, at, event, prev)
+        entries.append(entry)
+        seq, prev = seq + 1, entry.hash
+    session.execute(_INSERT, [{
+        "seq": entry.seq, "at": entry.at, "actor": entry.event.actor[:120],
+        "agency": entry.event.agency, "action": entry.event.action,
+        "outcome": str(entry.event.outcome), "object_type": entry.event.object_type,
+        "object_id": entry.event.object_id, "detail": dict(entry.event.detail),
+        "ip": entry.event.ip, "prev_hash": entry.prev_hash, "hash": entry.hash}
+        for entry in entries])
+    return entries
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Queue every `append` of the block and chain them all at its end, in order, in one
+    go: the chain (an advisory lock on PostgreSQL, the write lock on SQLite) is then taken
+    once, after the block's other writes. On an exception nothing is appended (the caller's
+    transaction is rolling back anyway). Blocks nest; the outermost one writes."""
+    if _DEFERRED in session.info:
+        yield
+        return
+    pending: list[tuple[AuditEvent, datetime]] = []
+    session.info[_DEFERRED] = pending
+    try:
+        yield
+    finally:
+        del session.info[_DEFERRED]
+    append_many(session, pending)
 
 
 def row_to_entry(row: AuditRow) -> ChainedEntry:

@@ -27,6 +27,9 @@ _ENQUEUE = {name: insert(_OUTBOX).on_conflict_do_nothing(index_elements=["topic"
                                                                         "idempotency_key"])
             .returning(_OUTBOX.c.id)
             for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_ENQUEUE_MANY = {name: insert(_OUTBOX).on_conflict_do_nothing(
+                     index_elements=["topic", "idempotency_key"])
+                 for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,14 @@ def _aad(topic: str, idempotency_key: str) -> str:
     return f"outbox:{topic}:{idempotency_key}"
 
 
+def seal_payload(keyring: Keyring, topic: str, payload: dict[str, Any],
+                 idempotency_key: str) -> dict[str, Any]:
+    """The payload as stored when sealed at rest (for secrets such as verification codes);
+    bound to its topic and key. Pure: callers may seal before their transaction opens."""
+    blob = seal(keyring, json.dumps(payload).encode(), _aad(topic, idempotency_key))
+    return {"sealed": base64.b64encode(blob).decode()}
+
+
 def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_key: str, *,
             keyring: Keyring | None = None) -> bool:
     """Queue a message in the caller's transaction; False if that key was queued before.
@@ -49,14 +60,24 @@ def enqueue(session: Session, topic: str, payload: dict[str, Any], idempotency_k
     With a keyring the payload is sealed at rest (for secrets such as verification codes).
     """
     if keyring is not None:
-        blob = seal(keyring, json.dumps(payload).encode(), _aad(topic, idempotency_key))
-        payload = {"sealed": base64.b64encode(blob).decode()}
+        payload = seal_payload(keyring, topic, payload, idempotency_key)
     # One statement whether or not the key exists: no lookup round trip, no savepoint.
     new_id = session.scalar(_ENQUEUE["postgresql" if is_postgres(session) else "sqlite"],
                             {"topic": topic, "payload": payload,
                              "idempotency_key": idempotency_key, "attempts": 0,
                              "last_error": ""})
     return new_id is not None
+
+
+def enqueue_sealed(session: Session, topic: str,
+                   messages: list[tuple[dict[str, Any], str]]) -> None:
+    """Queue already sealed payloads (`seal_payload`), as (payload, idempotency key) pairs,
+    in one statement; a key queued before is skipped."""
+    if not messages:
+        return
+    session.execute(_ENQUEUE_MANY["postgresql" if is_postgres(session) else "sqlite"],
+                    [{"topic": topic, "payload": payload, "idempotency_key": key,
+                      "attempts": 0, "last_error": ""} for payload, key in messages])
 
 
 def open_payload(message: Message, keyring: Keyring | None) -> dict[str, Any]:
