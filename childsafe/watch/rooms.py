@@ -229,8 +229,3 @@ def set_monitoring(session: Session, keyring: Keyring | None, who: Principal, ro
     refresh_room(session, keyring, room, now)
     return True
 
-
-def parse_monitor_flag(value: str) -> bool:
-    if value not in {"1", "0"}:
-        raise InvalidInput("Choose to monitor (1) or stop monitoring (0).", field="monitor")
-    return value == "1"
