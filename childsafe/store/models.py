@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -147,6 +148,11 @@ class CaseRow(Base):
         ForeignKey("users.id", name="fk_cases_assigned_to"), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Legal hold (see childsafe.store.retention): a held case is never deleted by retention.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    legal_hold_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    legal_hold_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     __table_args__ = (Index("ix_cases_queue", "agency_id", "status", "priority", "created_at"),)
 
 
