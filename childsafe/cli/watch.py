@@ -322,3 +322,35 @@ def corpus(
     except OSError as exc:
         raise _fail(f"cannot write {out_path}: {exc.strerror or exc}") from None
     _say(f"wrote {count} conversations to {out_path} (seed {seed}, {per_kind} per kind)")
+
+
+@app.command("feedback-export")
+def feedback_export(
+    agency: str = typer.Argument(..., help="Agency code whose officers' verdicts to export (e.g. ceop)."),
+    out_path: Path = typer.Option(..., "--out", help="JSONL file to write (our corpus format)."),
+) -> None:
+    """Write officers' verdicts on alerts as a labelled corpus for `childsafe watch train`.
+
+    Alerts marked grooming (or acted on) become grooming conversations with the alerted author
+    as groomer; alerts dismissed as not grooming become benign ones; unsure verdicts are left
+    out. The file holds chat text: keep it inside the agency's training environment. The
+    export is audited.
+    """
+    from childsafe.cli.common import load_settings, transaction
+    from childsafe.watch.corpus import write_jsonl
+    from childsafe.watch.retraining import labelled_conversations
+
+    settings = load_settings()
+    try:
+        with transaction(settings) as session:
+            items = list(labelled_conversations(session, settings.keyring, agency.strip().upper(),
+                                                actor="cli"))
+    except LookupError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        count = write_jsonl(out_path, items)
+    except OSError as exc:
+        raise _fail(f"cannot write {out_path}: {exc.strerror or exc}") from None
+    grooming = sum(1 for item in items if item["label"] == "grooming")
+    _say(f"wrote {count} conversation(s) to {out_path}: {grooming} grooming, "
+         f"{count - grooming} benign")
