@@ -3,6 +3,7 @@
 from childsafe.store import (
     block_models,  # noqa: F401 - registers the block list tables
     case_models,  # noqa: F401 - registers deliveries, police directory, sharing
+    handoff_models,  # noqa: F401 - registers report hand-offs
     report_models,  # noqa: F401 - registers the report tables
     watch_models,  # noqa: F401 - registers the watch tables
 )
