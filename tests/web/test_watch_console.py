@@ -150,6 +150,8 @@ def test_intervene_and_open_case_from_the_page(client, logged_in, watch, db, key
     assert r.status_code == 303 and r.headers["location"].startswith("/cases/")
     case_page = client.get(r.headers["location"])
     assert case_page.status_code == 200 and made.texts[4] in case_page.text
+    assert made.hashes[4] in case_page.text  # each message's ingest hash is on the case page
+    assert "Advise the reporter" not in case_page.text  # Watch cases have no reporter
     with db.transaction() as s:
         (row,) = s.scalars(select(InterventionRow))
         assert (row.kind, row.target_id, row.body) == (
