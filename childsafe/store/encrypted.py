@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from childsafe.core.crypto import Keyring, rewrap, split_envelope
 from childsafe.store.case_models import AgencyChannelRow
+from childsafe.store.handoff_models import ReportHandoffRow, payload_aad
 from childsafe.store.models import ProviderRow, UserRow
 from childsafe.store.report_models import EvidenceRow, ReportRow
 from childsafe.store.watch_models import WatchMessageRow
@@ -76,6 +77,14 @@ def _watch_messages(session: Session, ring: Keyring) -> Iterator[None]:
         yield None
 
 
+def _handoffs(session: Session, ring: Keyring) -> Iterator[None]:
+    for row in session.scalars(select(ReportHandoffRow).where(
+            ReportHandoffRow.payload_enc.is_not(None))):
+        assert row.payload_enc is not None
+        row.payload_enc = rewrap(ring, row.payload_enc, payload_aad(row.id))
+        yield None
+
+
 FIELDS = [
     EncryptedField("officer TOTP secrets", lambda s: int(s.scalar(
         select(func.count()).select_from(UserRow).where(UserRow.totp_secret_enc.is_not(None)))
@@ -92,6 +101,9 @@ FIELDS = [
         .where(ProviderRow.webhook_secret_enc.is_not(None))) or 0), _provider_webhooks),
     EncryptedField("watched messages", lambda s: int(s.scalar(
         select(func.count()).select_from(WatchMessageRow)) or 0), _watch_messages),
+    EncryptedField("report hand-offs", lambda s: int(s.scalar(
+        select(func.count()).select_from(ReportHandoffRow)
+        .where(ReportHandoffRow.payload_enc.is_not(None))) or 0), _handoffs),
 ]
 
 

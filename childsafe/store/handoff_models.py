@@ -37,3 +37,8 @@ class ReportHandoffRow(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     report_id: Mapped[str | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"),
                                                   nullable=True)
+
+
+def payload_aad(handoff_id: str) -> str:
+    """Binds the sealed capture and prefill to their hand-off."""
+    return f"report_handoff:{handoff_id}"
