@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     watch_serve_consumer: bool = Field(True, description="With redis, `childsafe serve` also "
                                        "scores (one thread per process); memory always does.")
 
+    # Retention (see README "Backup, restore and retention"; childsafe.store.retention).
+    retention_unfounded_days: int = Field(
+        365, ge=1, le=36500, description="Closed-unfounded cases (no further action, "
+        "malicious) are deleted this many days after their last change, unless on legal hold.")
+    retention_watch_days: int = Field(
+        30, ge=1, le=36500, description="Watched messages of conversations without an alert "
+        "are deleted this many days after receipt.")
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:

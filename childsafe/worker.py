@@ -26,6 +26,7 @@ from childsafe.mail import Mail, MailSender
 from childsafe.store import outbox
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
+from childsafe.store.retention import RetentionPolicy
 
 MAIL_TOPIC = "mail.send"
 
@@ -129,25 +130,27 @@ def drain_once(db: Database, handlers: Registry[Handler], *, limit: int = 100,
     return DrainResult(sent, retried)
 
 
-def housekeeping(db: Database, now: datetime, keyring: Keyring | None = None) -> int:
-    """Periodic duties: delete reports never verified within 72 hours; Watch's duties."""
-    from childsafe.reports.intake import purge_unverified
+def housekeeping(db: Database, now: datetime, keyring: Keyring | None = None,
+                 retention: RetentionPolicy | None = None) -> int:
+    """Periodic duties: retention (reports never verified within 72 hours, old closed-
+    unfounded cases not on legal hold, old unalerted watched messages); Watch's duties.
+    Returns the number of unverified reports deleted."""
+    from childsafe.store import retention as retention_rules
     from childsafe.watch import housekeeping as watch_housekeeping
 
-    with db.transaction() as session:
-        purged = purge_unverified(session, now)
+    done = retention_rules.run(db, now, retention)
     watch_housekeeping.run(db, now, keyring)
-    return purged
+    return len(done.unverified_reports)
 
 
 def run_forever(db: Database, handlers: Registry[Handler], *, poll_seconds: float = 1.0,
                 should_stop: Callable[[], bool] = lambda: False,
                 on_result: Callable[[DrainResult], None] | None = None,
-                keyring: Keyring | None = None) -> None:
+                keyring: Keyring | None = None, retention: RetentionPolicy | None = None) -> None:
     last_housekeeping = 0.0
     while not should_stop():
         if time.monotonic() - last_housekeeping > 60:
-            housekeeping(db, utcnow(), keyring)
+            housekeeping(db, utcnow(), keyring, retention)
             last_housekeeping = time.monotonic()
         result = drain_once(db, handlers, keyring=keyring)
         if on_result is not None and (result.sent or result.retried):

@@ -308,3 +308,13 @@ def disable_channel(channel_id: int = typer.Argument(..., help="Id from list-cha
     with transaction(load_settings()) as session:
         deliveries.set_channel_enabled(session, channel_id, enable)
     console.print(f"Channel {channel_id} {'enabled' if enable else 'disabled'}.")
+
+
+def _register_more() -> None:
+    from childsafe.cli import backup, retention
+
+    backup.register(app)
+    retention.register(app)
+
+
+_register_more()

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from childsafe import __version__
+from childsafe.chat import cli as chat_cli
 from childsafe.cli import admin, block, watch
 from childsafe.cli.common import console, fail, load_settings, transaction
 from childsafe.store import migrate
@@ -20,6 +21,7 @@ app = typer.Typer(help="childsafe: report abuse, watch chat rooms, block listed 
 app.add_typer(admin.app, name="admin")
 app.add_typer(block.app, name="block")
 app.add_typer(watch.app, name="watch")
+app.add_typer(chat_cli.app, name="chat")
 
 
 def _version(value: bool) -> None:
@@ -66,8 +68,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
 
 @app.command()
 def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
-         no_serve: bool = typer.Option(False, "--no-serve", help="Set up and seed only")) -> None:
-    """Set up the embedded platform (SQLite, demo keys, demo data) and serve it."""
+         no_serve: bool = typer.Option(False, "--no-serve", help="Set up and seed only"),
+         chat_port: int = typer.Option(8001, help="Port of the demo chat app"),
+         no_chat: bool = typer.Option(False, "--no-chat", help="The platform alone")) -> None:
+    """Set up the embedded platform (SQLite, demo keys, demo data) and serve it, with the
+    demo chat app (Chatty) beside it, connected through the SDK."""
     from childsafe.core.crypto import new_keyring
     from childsafe.store.demo import seed_demo
 
@@ -93,8 +98,24 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     console.print(table)
     console.print("At first login each officer sets up two-factor authentication: scan the QR "
                   "code with an authenticator app (or use the key shown under it).")
+    if no_chat:
+        if not no_serve:
+            serve(host=host, port=port, workers=1)
+        return
+    from childsafe.chat.config import ChatSettings
+    from childsafe.chat.demo_setup import run_together, set_up
+
+    chat = ChatSettings(port=chat_port)
+    _, chat_logins = set_up(settings, chat)
+    console.print(chat_cli.accounts_table(list(chat_logins)))
     if not no_serve:
-        serve(host=host, port=port, workers=1)
+
+        def ready() -> None:
+            console.print(table)
+            console.print(chat_cli.accounts_table(list(chat_logins)))
+
+        raise typer.Exit(run_together(settings, chat, host=host, port=port, echo=console.print,
+                                      on_ready=ready))
 
 
 @app.command()
@@ -117,6 +138,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     from childsafe.mail import mail_senders
     from childsafe.store.db import Database
     from childsafe.store.models import utcnow
+    from childsafe.store.retention import RetentionPolicy
     from childsafe.worker import default_handlers, drain_once, housekeeping, run_forever
 
     settings = load_settings()
@@ -126,9 +148,11 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     # Case deliveries need the keyring (channel secrets, reporter identities).
     handlers = default_handlers(sender, keyring=settings.keyring)
     db = Database(settings.effective_database_url)
+    retention = RetentionPolicy.of_days(settings.retention_unfounded_days,
+                                        settings.retention_watch_days)
     if once:
         try:
-            purged = housekeeping(db, utcnow(), settings.keyring)
+            purged = housekeeping(db, utcnow(), settings.keyring, retention)
             result = drain_once(db, handlers, limit=10_000, keyring=settings.keyring)
         finally:
             db.dispose()
@@ -145,7 +169,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Drain what is due, t
     signal.signal(signal.SIGINT, _stop)
     console.print("worker running; Ctrl-C to stop")
     run_forever(db, handlers, poll_seconds=poll, should_stop=lambda: stopping,
-                keyring=settings.keyring,
+                keyring=settings.keyring, retention=retention,
                 on_result=lambda r: console.print(f"sent {r.sent}, retrying later {r.retried}"))
     db.dispose()
 
