@@ -16,7 +16,8 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
-## Set up the embedded platform (SQLite, demo keys and data) and serve http://127.0.0.1:8000
+## Set up the embedded platform (SQLite, demo keys and data) and serve it on http://127.0.0.1:8000,
+## with the demo chat app (Chatty, connected through the SDK) on http://127.0.0.1:8001; Ctrl-C stops both
 demo: install
 	$(BIN)/childsafe demo
 
