@@ -31,6 +31,7 @@ from childsafe.web import (
     pooling_api,
     problems,
     provider_api,
+    report_handoff,
     report_pages,
     sharing_pages,
     watch_console,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(block_console.router)
     app.include_router(api.router)
     app.include_router(provider_api.router)
+    app.include_router(report_handoff.router)
     app.include_router(pooling_api.router)
     app.include_router(watch_rooms_api.router)
     app.include_router(watch_ingest_api.router)

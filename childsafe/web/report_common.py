@@ -106,10 +106,15 @@ class WizardState:
     via: str = "web"
     provider: str | None = None
     reporter: dict[str, str] = field(default_factory=dict)
+    handoff: str | None = None  # a provider's report hand-off (its id), checked at "send"
+    handoff_messages: int = 0  # for the "conversation attached" notice
 
     def to_json(self) -> dict[str, Any]:
-        return {"a": self.answers, "l": self.lang, "v": self.via, "p": self.provider,
-                "r": self.reporter}
+        doc: dict[str, Any] = {"a": self.answers, "l": self.lang, "v": self.via,
+                               "p": self.provider, "r": self.reporter}
+        if self.handoff:
+            doc["h"] = [self.handoff, self.handoff_messages]
+        return doc
 
 
 def _state_key(request: Request) -> bytes:
@@ -149,9 +154,13 @@ def open_state(request: Request, raw: object) -> WizardState | None:
     answers = {str(k): v for k, v in (data.get("a") or {}).items()
                if _str_or_list(v) is not None}
     reporter = {str(k): v for k, v in (data.get("r") or {}).items() if isinstance(v, str)}
+    handoff = data.get("h")
+    handoff_id, handoff_messages = (
+        (handoff[0], handoff[1]) if isinstance(handoff, list) and len(handoff) == 2
+        and isinstance(handoff[0], str) and isinstance(handoff[1], int) else (None, 0))
     return WizardState(answers, pick_language(data.get("l")),
                        "embed" if data.get("v") == "embed" else "web",
-                       clean_provider(data.get("p")), reporter)
+                       clean_provider(data.get("p")), reporter, handoff_id, handoff_messages)
 
 
 # ---- emergency guidance -------------------------------------------------------------------

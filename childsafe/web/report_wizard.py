@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from childsafe.core.errors import InvalidInput
-from childsafe.reports import catalog
+from childsafe.core.principal import ProviderPrincipal
+from childsafe.reports import catalog, handoffs
 from childsafe.reports.core.engine import (
     FlowResult,
     classify,
@@ -27,12 +28,13 @@ from childsafe.reports.core.engine import (
     prune,
     step,
 )
-from childsafe.reports.core.errors import AnswersInvalid, IdentityInvalid
+from childsafe.reports.core.errors import AnswersInvalid, EvidenceRejected, IdentityInvalid
 from childsafe.reports.core.identity import AgeBand, Relationship, parse_reporter
 from childsafe.reports.core.model import Flow, Question
 from childsafe.reports.core.views import question_view
 from childsafe.reports.intake import Channel, RateLimited, submit_report
-from childsafe.web.deps import DbSession, ip_of, public
+from childsafe.web.deps import DbSession, ip_of, pre_cookie_name, public, settings_of
+from childsafe.web.handoff_words import attached_notice, word
 from childsafe.web.report_common import (
     WizardState,
     clean_provider,
@@ -70,7 +72,10 @@ def _common(request: Request, state: WizardState) -> dict[str, Any]:
     flow = _flow(request)
     return {"state": seal_state(request, state), "lang_link": False,
             "emergency": emergency_text(request, flow, state.answers, state.lang,
-                                        now_for(request))}
+                                        now_for(request)),
+            "handoff_notice": attached_notice(state.lang, state.provider,
+                                              state.handoff_messages) if state.handoff else None,
+            "handoff_heading": word(state.lang, "attached_heading")}
 
 
 def _question_page(request: Request, state: WizardState, question: Question,
@@ -175,6 +180,11 @@ def start(request: Request) -> Response:
     via = "embed" if request.query_params.get("via") == "embed" else "web"
     state = WizardState(lang=lang_of(request), via=via,
                         provider=clean_provider(request.query_params.get("provider")))
+    return first_page(request, state)
+
+
+def first_page(request: Request, state: WizardState) -> Response:
+    """The first question, for a wizard started with `state` (e.g. a provider's hand-off)."""
     return _question_page(request, state, _flow(request).question(_flow(request).start))
 
 
@@ -288,12 +298,33 @@ def send(request: Request, form: FormData = Form, session: Session = DbSession) 
     if evidence.errors:
         return _evidence_page(request, state, result, evidence.errors, evidence.text, 422)
     _ = translator(state.lang)
+    ctx = request.app.state.intake()
+    provider: ProviderPrincipal | None = None
+    handoff_row = None
+    if state.handoff:  # a provider's hand-off: its conversation is attached now
+        try:
+            handoff_row, loaded = handoffs.for_submit(
+                session, ctx.keyring, state.handoff,
+                request.cookies.get(pre_cookie_name(settings_of(request))), now=now)
+            evidence.items.insert(0, loaded.conversation(now))
+            provider = loaded.principal()
+        except (handoffs.HandoffGone, EvidenceRejected):
+            state.handoff, state.handoff_messages = None, 0
+            return _evidence_page(request, state, result, {"form": [word(state.lang, "lost")]},
+                                  evidence.text, 409)
     try:
         with session.begin_nested():  # a refusal rolls back to here: nothing half-written
             receipt = submit_report(
-                session, request.app.state.intake(), result=result, reporter=reporter,
+                session, ctx, result=result, reporter=reporter,
                 evidence=evidence.items, channel=Channel.EMBED if state.via == "embed"
-                else Channel.WEB, now=now, ip=ip_of(request))
+                else Channel.WEB, now=now, ip=ip_of(request), provider=provider)
+            if handoff_row is not None:
+                handoffs.mark_used(session, handoff_row, receipt.report_id, now=now,
+                                   ip=ip_of(request))
+    except handoffs.HandoffGone:  # sent meanwhile from another tab of this browser
+        state.handoff, state.handoff_messages = None, 0
+        return _evidence_page(request, state, result, {"form": [word(state.lang, "lost")]},
+                              evidence.text, 409)
     except RateLimited:
         return _evidence_page(request, state, result, {"form": [_("rate_limited")]},
                               evidence.text, 429)
