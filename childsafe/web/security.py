@@ -29,7 +29,7 @@ SECURITY_HEADERS = {
 }
 
 
-CROSS_ORIGIN_PATHS = frozenset({"/static/embed.js"})
+CROSS_ORIGIN_PATHS = frozenset({"/static/embed.js", "/static/badge.js"})
 # The public monitored badge is shown on providers' pages (img / fetch) and may be cached
 # briefly; its route sets its own short cache-control and ETag.
 BADGE_PATH = re.compile(r"^/api/v1/rooms/rm_[A-Za-z0-9]{1,40}/badge(\.svg)?$")
