@@ -80,7 +80,7 @@ def list_officers(principal: Principal = requires(Permission.USER_READ),
 
 @router.get("/officers/{user_id}", response_model=schemas.OfficerOut, tags=["officers"],
             summary="One officer of my agency")
-def get_officer(user_id: int, principal: Principal = requires(Permission.USER_READ),
+def get_officer(user_id: schemas.RowId, principal: Principal = requires(Permission.USER_READ),
                 session: Session = DbSession) -> UserRow:
     return accounts.get_user_scoped(session, principal, user_id)
 

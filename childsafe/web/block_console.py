@@ -27,6 +27,7 @@ from childsafe.core.principal import Principal
 from childsafe.web.charts import bar_chart
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, ip_of, now_of, public, requires, settings_of
+from childsafe.web.schemas import RowId
 
 router = APIRouter(prefix="/block", include_in_schema=False)
 Field = Annotated[str, Form(max_length=600)]
@@ -132,7 +133,7 @@ def add_entry(request: Request, url: LongField = "", scope: Field = "page",
 
 
 @router.post("/entries/{entry_id}/remove")
-def remove_entry(request: Request, entry_id: int, reason: LongField = "",
+def remove_entry(request: Request, entry_id: RowId, reason: LongField = "",
                  principal: Principal = requires(Permission.LIST_WRITE),
                  session: Session = DbSession) -> Response:
     try:

@@ -19,6 +19,7 @@ from childsafe.store import accounts
 from childsafe.store.models import AgencyRow, UserRow
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, now_of, requires
+from childsafe.web.schemas import RowId
 
 router = APIRouter(prefix="/admin/officers", include_in_schema=False)
 Field = Annotated[str, Form(max_length=300)]
@@ -76,7 +77,7 @@ def _target(session: Session, principal: Principal, user_id: int) -> UserRow:
 
 
 @router.post("/{user_id}/roles")
-def change_roles(request: Request, user_id: int, role: Field = "",
+def change_roles(request: Request, user_id: RowId, role: Field = "",
                  principal: Principal = requires(Permission.USER_MANAGE),
                  session: Session = DbSession) -> Response:
     user = _target(session, principal, user_id)
@@ -94,7 +95,7 @@ def change_roles(request: Request, user_id: int, role: Field = "",
 
 
 @router.post("/{user_id}/{action}")
-def account_action(request: Request, user_id: int, action: str,
+def account_action(request: Request, user_id: RowId, action: str,
                    principal: Principal = requires(Permission.USER_MANAGE),
                    session: Session = DbSession) -> Response:
     user = _target(session, principal, user_id)

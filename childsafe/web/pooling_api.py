@@ -18,10 +18,12 @@ from childsafe.core.permissions import Permission
 from childsafe.core.principal import Principal
 from childsafe.reports import pooling
 from childsafe.web.deps import DbSession, ip_of, now_of, requires
-from childsafe.web.schemas import ERRORS
+from childsafe.web.schemas import ERRORS, Problem, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["pooling"], responses=ERRORS)
 CaseId = Annotated[str, Path(max_length=36)]
+_DECIDED: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "The request was already approved or refused"}}
 
 
 class PoolMatchOut(BaseModel):
@@ -98,7 +100,9 @@ def list_sharing_requests(direction: Literal["incoming", "outgoing"] = Query("in
 
 
 @router.post("/sharing-requests", response_model=SharingRequestOut, status_code=201,
-             summary="Ask another agency to share its matching cases")
+             summary="Ask another agency to share its matching cases",
+             responses={409: {"model": Problem, "description": "A request to that agency about "
+                                                               "this case is already pending"}})
 def create_sharing_request(request: Request, body: SharingRequestIn,
                            principal: Principal = requires(Permission.CASE_SHARE),
                            session: Session = DbSession) -> Any:
@@ -108,8 +112,9 @@ def create_sharing_request(request: Request, body: SharingRequestIn,
 
 
 @router.post("/sharing-requests/{request_id}/approve", response_model=SharingRequestOut,
-             summary="Approve: share my matching cases with the requesting agency")
-def approve_sharing_request(request: Request, request_id: int, body: DecisionIn | None = None,
+             summary="Approve: share my matching cases with the requesting agency",
+             responses=_DECIDED)
+def approve_sharing_request(request: Request, request_id: RowId, body: DecisionIn | None = None,
                             principal: Principal = requires(Permission.CASE_SHARE),
                             session: Session = DbSession) -> Any:
     return _out(pooling.decide(session, principal, request_id, approve=True,
@@ -118,8 +123,8 @@ def approve_sharing_request(request: Request, request_id: int, body: DecisionIn 
 
 
 @router.post("/sharing-requests/{request_id}/refuse", response_model=SharingRequestOut,
-             summary="Refuse: share nothing")
-def refuse_sharing_request(request: Request, request_id: int, body: DecisionIn | None = None,
+             summary="Refuse: share nothing", responses=_DECIDED)
+def refuse_sharing_request(request: Request, request_id: RowId, body: DecisionIn | None = None,
                            principal: Principal = requires(Permission.CASE_SHARE),
                            session: Session = DbSession) -> Any:
     return _out(pooling.decide(session, principal, request_id, approve=False,

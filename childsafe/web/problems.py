@@ -6,6 +6,7 @@ quote, and the response shows only that id.
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 from typing import Any
@@ -79,7 +80,45 @@ def _clean_loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "request")
 
 
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Say in the OpenAPI document what error answers really are: `application/problem+json`,
+    and that a body which cannot be parsed at all (not UTF-8, broken multipart) is a 400.
+
+    FastAPI files every `responses={..: {"model": Problem}}` under the route's media type
+    (`application/json`); clients that check the Content-Type against the schema (or
+    generate code from it) would reject every error. Rewritten in place, once per schema.
+    """
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
+    has_problem = "Problem" in spec.get("components", {}).get("schemas", {})
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if "requestBody" in operation and has_problem:
+                operation.setdefault("responses", {}).setdefault("400", {
+                    "description": "The body could not be parsed (`bad_request`)",
+                    "content": copy.deepcopy(problem_content)})
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                body = content.get("application/json")
+                if (status[:1] in ("4", "5") and body is not None
+                        and body.get("schema", {}).get("$ref") == _PROBLEM_REF):
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return spec
+
+
 def install(app: FastAPI) -> None:
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(default_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         listed = getattr(exc, "as_list", None)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
+
+# Row ids are 64-bit integers. A larger number is refused here (422) instead of reaching the
+# store, where it overflows the column (SQLite, PostgreSQL bigint) and would answer 500.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class Problem(BaseModel):

@@ -13,6 +13,7 @@ from childsafe.core.principal import Principal
 from childsafe.reports import pooling
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, ip_of, now_of, requires
+from childsafe.web.schemas import RowId
 
 router = APIRouter(prefix="/sharing", include_in_schema=False)
 
@@ -26,7 +27,7 @@ def sharing(request: Request, principal: Principal = requires(Permission.CASE_SH
 
 
 @router.post("/{request_id}/{decision}")
-def decide(request_id: int, decision: str, request: Request,
+def decide(request_id: RowId, decision: str, request: Request,
            note: Annotated[str, Form(max_length=2000)] = "",
            principal: Principal = requires(Permission.CASE_SHARE),
            session: Session = DbSession) -> Response:
