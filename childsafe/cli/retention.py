@@ -33,16 +33,19 @@ def retention_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="Only pr
     console.print(f"Unverified reports (72 h): {verb} {len(done.unverified_reports)} "
                   f"with {done.unverified_evidence} evidence item(s).")
     if done.cases or done.held:
-        table = Table("case", "agency", "outcome", "last change", "reports", "evidence",
-                      "action")
+        table = Table()
+        table.add_column("case", no_wrap=True)
+        table.add_column("agency", no_wrap=True)
+        for name in ("outcome", "last change", "reports/evidence", "action"):
+            table.add_column(name)
         for item in done.cases[:_SHOWN]:
             table.add_row(item.reference, item.agency, item.outcome or "",
-                          f"{item.last_change:%Y-%m-%d}", str(len(item.reports)),
-                          str(item.evidence), verb)
+                          f"{item.last_change:%Y-%m-%d}", f"{len(item.reports)}/{item.evidence}",
+                          verb)
         for item in done.held[:_SHOWN]:
             table.add_row(item.reference, item.agency, item.outcome or "",
-                          f"{item.last_change:%Y-%m-%d}", str(len(item.reports)),
-                          str(item.evidence), f"kept: legal hold ({item.hold_reason})")
+                          f"{item.last_change:%Y-%m-%d}", f"{len(item.reports)}/{item.evidence}",
+                          f"kept: legal hold ({item.hold_reason})")
         console.print(table)
     console.print(f"Closed-unfounded cases older than {policy.unfounded_after.days} days: "
                   f"{verb} {len(done.cases)}; kept under legal hold {len(done.held)}.")
