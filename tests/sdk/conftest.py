@@ -1,0 +1,3 @@
+"""SDK tests run against the real app served by uvicorn on loopback (see platform.py)."""
+
+from tests.sdk.platform import platform  # noqa: F401 - the fixture
