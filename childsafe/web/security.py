@@ -62,6 +62,10 @@ class SecurityHeadersMiddleware:
                     # The Report button is loaded by providers' pages on their own origins.
                     headers = [(k, v) for k, v in headers if k != b"cross-origin-resource-policy"]
                     headers.append((b"cross-origin-resource-policy", b"cross-origin"))
+                if badge and not any(k.lower() == b"access-control-allow-origin"
+                                     for k, _ in headers):
+                    # badge.js on a provider's page must read a 404 (room retired) too.
+                    headers.append((b"access-control-allow-origin", b"*"))
                 if path.startswith("/block/list/"):
                     # Signed list files are public and cacheable by design (hashes only);
                     # numbered files never change, LATEST does.
