@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Form, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -422,6 +422,10 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
             else None
         if reported is not None and reported.id == user.id:
             reported = None
+        if not any(not m.is_police for m in conversation.messages):
+            # Nothing to attach: the plain report form (the platform needs a message).
+            return RedirectResponse(f"{settings.public_platform}/report?" + urlencode(
+                {"via": "embed", "provider": settings.name, "lang": "en"}), status_code=303)
         try:
             handoff = await link.handoff(conversation, user, reported)
         except ChildsafeError as exc:

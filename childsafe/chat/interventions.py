@@ -30,7 +30,7 @@ from childsafe.chat.config import ChatSettings
 from childsafe.chat.hub import Hub, message_event, notice_event
 from childsafe.chat.platform import PlatformLink
 from childsafe.chat.store import ChatStore, iso, utcnow
-from childsafe.sdk import ChildsafeError, verify_webhook
+from childsafe.sdk import BadgeChange, ChildsafeError, verify_webhook
 
 log = logging.getLogger("childsafe.chat.webhooks")
 MAX_TEXT = 2000
@@ -86,11 +86,15 @@ class WebhookReceiver:
                    for m in r.get("message_ids") or []]
             return self.preserve(delivery, f"case {body.get('case', '?')}", accounts, ids, body)
         if kind == "room.badge":
-            slug = str(body.get("external_id") or "")
-            if self.store.room(slug) is None:
-                return f"unknown room {slug[:40]}"
-            await self.link.refresh_badge(slug)
-            return f"badge of {slug} refreshed"
+            change = BadgeChange.from_json(body)
+            room = self.store.room(change.external_id)
+            if room is None or room.direct:
+                return f"unknown room {change.external_id[:40]}"
+            # The event carries the new state and words: show them at once, without calling
+            # the platform back while it waits for our answer; fetch the full badge after.
+            self.store.set_badge(room.slug, self.link.badge_from_change(room, change), utcnow())
+            self.link.refresh_badge_soon(room.slug)
+            return f"badge of {room.slug}: {change.state}"
         return f"ignored type {kind[:40]}"
 
     async def intervention(self, body: dict[str, Any], delivery: str) -> str:

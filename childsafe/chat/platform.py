@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from childsafe.chat.config import ChatSettings, RoomSpec
-from childsafe.chat.store import ChatStore, Message, User, parse_iso, utcnow
+from childsafe.chat.store import ChatStore, Message, Room, User, parse_iso, utcnow
 from childsafe.sdk import (
     AsyncClient,
+    BadgeChange,
     CapturedMessage,
     ChatMessage,
     ChildsafeError,
@@ -39,7 +40,8 @@ from childsafe.sdk import (
 
 log = logging.getLogger("childsafe.chat.platform")
 MAX_BACKOFF_S = 60.0
-CAPTURE_LIMIT = 200  # messages of a conversation attached to a report
+CAPTURE_LIMIT = 200  # the latest messages of a conversation attached to a report
+MAX_PARTICIPANTS = 100  # the platform's limit per capture
 _TRANSIENT = {None, 408, 425, 429, 500, 502, 503, 504}
 
 
@@ -86,11 +88,20 @@ class CapturedConversation:
 def capture(conversation: CapturedConversation, reporter: User, reported: User | None,
             platform_name: str) -> Conversation:
     """The SDK capture: participants with declared ages and roles, message ids, timestamps.
-    Police messages are not the users' conversation and are left out."""
-    people = {u.username: u for u in conversation.participants}
-    people.setdefault(reporter.username, reporter)
+    The latest messages, as many as the platform's limits allow; police messages are not the
+    users' conversation and are left out."""
+    known = {u.username: u for u in conversation.participants}
+    people = {reporter.username: reporter}
     if reported is not None:
-        people.setdefault(reported.username, reported)
+        people[reported.username] = reported
+    kept: list[Message] = []
+    for m in reversed([m for m in conversation.messages if not m.is_police and m.sender_username]):
+        sender = m.sender_username or ""
+        if len(kept) >= CAPTURE_LIMIT or (sender not in people and (
+                len(people) >= MAX_PARTICIPANTS or sender not in known)):
+            break
+        people.setdefault(sender, known[sender])
+        kept.append(m)
     participants = [
         Participant(user_id=u.username, display_name=u.display_name, declared_age=u.age(),
                     role="reporter" if u.username == reporter.username else
@@ -98,10 +109,9 @@ def capture(conversation: CapturedConversation, reporter: User, reported: User |
                     else "other")
         for u in sorted(people.values(), key=lambda u: u.username)]
     messages = [CapturedMessage(id=m.id, sender=m.sender_username or "", sent_at=m.sent_at,
-                                text=m.text)
-                for m in conversation.messages if not m.is_police and m.sender_username]
+                                text=m.text) for m in reversed(kept)]
     return Conversation(platform=platform_name, room_id=conversation.room_id,
-                        participants=participants, messages=messages[-CAPTURE_LIMIT:])
+                        participants=participants, messages=messages)
 
 
 def reporter_details(user: User) -> Reporter:
@@ -219,6 +229,7 @@ class PlatformLink:
         self.streamer = Streamer(store, self._send, self._platform_room,
                                  batch=settings.stream_batch, queue_size=settings.stream_queue)
         self._tasks: list[asyncio.Task[None]] = []
+        self._pending: set[asyncio.Task[Any]] = set()
         self.last_error: str | None = None
 
     @property
@@ -237,9 +248,9 @@ class PlatformLink:
         if self.client is not None and self.registered.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.streamer.idle.wait(), flush_s)
-        for task in self._tasks:
+        for task in [*self._tasks, *self._pending]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._pending]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.client is not None:
@@ -288,6 +299,29 @@ class PlatformLink:
                "agencies": [asdict(a) for a in badge.agencies]}
         self.store.set_badge(slug, doc, utcnow())
         return doc
+
+    def badge_from_change(self, room: Room, change: BadgeChange) -> dict[str, Any]:
+        """The cached badge updated from a `room.badge` webhook (the words in the room's
+        language; links kept from the last fetch)."""
+        lang = room.language if room.language in change.text else "en"
+        words = change.text.get(lang)
+        doc = dict(room.badge or {})
+        agencies = change.on_duty or change.monitoring
+        doc.update(state=change.state, monitored=change.monitored,
+                   agencies=[asdict(a) for a in agencies])
+        if words is not None:
+            doc.update(label=words.label, message=words.message, help_text=words.help)
+        if change.svg_path and not doc.get("svg_url"):
+            doc["svg_url"] = f"{self.settings.public_platform}{change.svg_path}?lang={lang}"
+        return doc
+
+    def refresh_badge_soon(self, slug: str) -> None:
+        """Fetch the room's full badge in the background (never inside a webhook answer)."""
+        if self.client is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.refresh_badge(slug))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def refresh_badges(self) -> None:
         for spec in self.rooms:

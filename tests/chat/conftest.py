@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from childsafe.chat.app import create_app
 from childsafe.chat.config import ChatSettings
 from tests.chat.helpers import SECRET, Chat
+from tests.chat.live import live_chat, live_platform  # noqa: F401 - fixtures for the live tests
 
 
 @pytest.fixture
