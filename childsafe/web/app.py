@@ -25,6 +25,7 @@ from childsafe.web import (
     block_console,
     case_pages,
     console,
+    csp_report,
     dashboard,
     officers_admin,
     ops,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(watch_roster_pages.router)
     app.include_router(watch_console.router)
     app.include_router(ops.router)
+    app.include_router(csp_report.router)
     app.include_router(report_pages.router)
     commit_in_endpoint_thread(app)
     logging.getLogger("childsafe").setLevel(logging.INFO)

@@ -13,12 +13,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 Message = MutableMapping[str, Any]
 
+# Violations are reported to /csp-report (`childsafe.web.csp_report`): `report-to` for the
+# Reporting API (endpoint named by the Reporting-Endpoints header), `report-uri` for browsers
+# without it.
+CSP_REPORT_PATH = "/csp-report"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-       "frame-ancestors 'none'; form-action 'self'")
+       "frame-ancestors 'none'; form-action 'self'; "
+       f"report-uri {CSP_REPORT_PATH}; report-to csp")
 
 SECURITY_HEADERS = {
     "content-security-policy": CSP,
+    "reporting-endpoints": f'csp="{CSP_REPORT_PATH}"',
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
