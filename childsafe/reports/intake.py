@@ -295,6 +295,7 @@ class PreparedReport:
     status_token: str
     agency_code: str
     awaiting: bool
+    keyring: Keyring  # triage of a report handed to officers reads the reporter's age band
 
     @property
     def id(self) -> str:
@@ -358,7 +359,7 @@ def prepare_report(ctx: IntakeContext, routes: Mapping[str, tuple[Jurisdiction, 
                    detail={"channel": channel.value, "evidence": len(rows),
                            "immediate": immediate, "category": values["category"],
                            "duplicate_of": None}),
-        token, jurisdiction.agency_code, awaiting)
+        token, jurisdiction.agency_code, awaiting, ctx.keyring)
 
 
 def _verification_mail(ctx: IntakeContext, report: dict[str, Any], reporter: Reporter,
@@ -423,8 +424,7 @@ def _link_duplicates(session: Session, plans: list[PreparedReport]) -> None:
                 seen.setdefault(key, []).append((plan.report["created_at"], plan.id))
 
 
-def write_reports(session: Session, keyring: Keyring, plans: list[PreparedReport]
-                  ) -> list[Receipt]:
+def write_reports(session: Session, plans: list[PreparedReport]) -> list[Receipt]:
     """Store prepared reports in the caller's transaction, a statement per table for all of
     them (SQLAlchemy Core, executemany); hand those not waiting for verification to officers;
     append their audit entries last, together, so the chain is held as briefly as possible.
@@ -453,7 +453,7 @@ def write_reports(session: Session, keyring: Keyring, plans: list[PreparedReport
                 session.add(report)
                 agency = session.get(AgencyRow, report.agency_id)
                 assert agency is not None
-                _deliver(session, keyring, report, agency, _case_title(report),
+                _deliver(session, plan.keyring, report, agency, _case_title(report),
                          report.created_at)
         session.flush()
     return [Receipt(p.id, p.report["reference"], p.status_token, ReportState(p.report["state"]),
@@ -475,7 +475,7 @@ def submit_report(session: Session, ctx: IntakeContext, *, result: FlowResult,
     plan = prepare_report(ctx, agencies.routes(session), result=result, reporter=reporter,
                           evidence=evidence, channel=channel, now=now, provider=provider,
                           ip=ip, suspects=suspects)
-    return write_reports(session, ctx.keyring, [plan])[0]
+    return write_reports(session, [plan])[0]
 
 
 def _case_title(report: ReportRow) -> str:

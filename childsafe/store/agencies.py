@@ -119,6 +119,15 @@ def forget_routes(pool: Pool) -> None:
         _routes_cache.pop(pool, None)
 
 
+def cached_routes(pool: Pool) -> _Routes | None:
+    """This process's routing table for the database behind `pool`, if it is fresh."""
+    with _routes_lock:
+        cached = _routes_cache.get(pool)
+    if cached is not None and time.monotonic() - cached[0] < ROUTES_TTL_S:
+        return cached[1]
+    return None
+
+
 def routes(session: Session) -> _Routes:
     """The whole routing table (country -> jurisdiction, agency id), kept per process.
 
@@ -127,11 +136,10 @@ def routes(session: Session) -> _Routes:
     a route, so intake looks it up here before its transaction instead of querying per report.
     """
     pool = _pool_of(session)
+    cached = cached_routes(pool)
+    if cached is not None:
+        return cached
     now = time.monotonic()
-    with _routes_lock:
-        cached = _routes_cache.get(pool)
-    if cached is not None and now - cached[0] < ROUTES_TTL_S:
-        return cached[1]
     table = _load_routes(session)
     if table:  # an unseeded store is not cached: seeding must show at once
         with _routes_lock:

@@ -2,6 +2,22 @@
 
 An entry commits or rolls back with the action it records: a change that rolled back leaves
 no audit entry claiming it happened, and no committed change lacks its entry.
+
+Appending reads the head of the chain (seq, hash) and inserts the next entry, so appends must
+not interleave: on PostgreSQL a transaction-scoped advisory lock serialises them (held until
+commit, WAL flush included); on SQLite the store's single write lock already does. That lock
+is what limits how many audited writes commit per second, so it is taken as few times and
+held as briefly as possible:
+- `append_many` chains a list of events under one lock, with one read of the head and one
+  INSERT for all of them;
+- `deferred(session)` queues every `append` of a block and chains the queue at its end, after
+  the block's other writes (the lock is taken last, just before the commit);
+- report intake goes further with group commit (`childsafe.store.group_commit`): concurrent
+  reports are written by one writer per process in one transaction, so their entries are
+  chained by one `append_many`, under one lock, flushed by one commit.
+None of this changes what is stored: every entry is still hash-chained to the one before
+(`childsafe.core.audit`), seq numbers stay contiguous, each entry still commits in the same
+transaction as the change it records, and the database still refuses UPDATE and DELETE.
 """
 
 from __future__ import annotations

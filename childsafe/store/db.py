@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -180,8 +180,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **kwargs)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
-                                    expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -202,6 +202,12 @@ class Database:
                 yield session
         finally:
             session.close()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """Like `reading()`, for Core statements only: no ORM session around them."""
+        with self._read_engine.connect() as conn:
+            yield conn
 
     def session(self) -> Session:
         """A session that begins on first use; the caller commits or rolls back and closes."""

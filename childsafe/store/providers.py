@@ -6,7 +6,7 @@ import hmac
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from childsafe.core.accounts import IssuedKey, issue_api_key, parse_api_key
@@ -86,18 +86,20 @@ def authenticate_key(session: Session, presented: str, *,
     return principal
 
 
-def lookup_key(session: Session, presented: str
+_KEY = (select(ApiKeyRow.secret_digest, ApiKeyRow.revoked_at, ApiKeyRow.scopes,
+               ApiKeyRow.last_used_at, ProviderRow.id, ProviderRow.name, ProviderRow.disabled)
+        .join(ProviderRow, ProviderRow.id == ApiKeyRow.provider_id)
+        .where(ApiKeyRow.key_id == bindparam("key_id")))  # built once: every API call runs it
+
+
+def lookup_key(session: Session | Connection, presented: str
                ) -> tuple[ProviderPrincipal, datetime | None] | None:
     """Read-only check of a presented key: its principal and when it was last used."""
     parsed = parse_api_key(presented)
     if parsed is None:
         return None
     key_id, digest = parsed
-    row = session.execute(
-        select(ApiKeyRow.secret_digest, ApiKeyRow.revoked_at, ApiKeyRow.scopes,
-               ApiKeyRow.last_used_at, ProviderRow.id, ProviderRow.name, ProviderRow.disabled)
-        .join(ProviderRow, ProviderRow.id == ApiKeyRow.provider_id)
-        .where(ApiKeyRow.key_id == key_id)).first()
+    row = session.execute(_KEY, {"key_id": key_id}).first()
     if row is None or row.revoked_at is not None or row.disabled:
         return None
     if not hmac.compare_digest(row.secret_digest, digest):

@@ -206,8 +206,8 @@ class _Provider(_Rule):
         # A read-only transaction of its own (no write lock on SQLite): the endpoint validates
         # the (possibly large) body before it opens the request's write transaction.
         db = db_of(request)
-        with db.reading() as session:
-            found = providers.lookup_key(session, presented.strip())
+        with db.read_connection() as conn:
+            found = providers.lookup_key(conn, presented.strip())
         if found is None:
             raise AuthenticationFailed("The API key is not valid or was revoked.")
         principal, last_used_at = found

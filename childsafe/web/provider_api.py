@@ -7,6 +7,9 @@ and of those only the state — never officers' names or notes.
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
@@ -14,7 +17,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from childsafe.core.agencies import Jurisdiction
 from childsafe.core.errors import InvalidInput, NotFound
 from childsafe.core.permissions import Permission
 from childsafe.core.principal import ProviderPrincipal
@@ -25,8 +30,11 @@ from childsafe.reports.core.evidence.dedup import SuspectRef
 from childsafe.reports.core.evidence.files import receive_file
 from childsafe.reports.core.evidence.text import PASTED_TEXT_MAX_BYTES, accept_pasted_text
 from childsafe.reports.core.identity import parse_reporter
+from childsafe.store import agencies
+from childsafe.store.db import Database
+from childsafe.store.group_commit import GroupCommit
 from childsafe.store.report_models import EvidenceRow, ReportRow
-from childsafe.web.deps import DbSession, ip_of, now_of, requires_provider
+from childsafe.web.deps import DbSession, db_of, ip_of, now_of, requires_provider
 from childsafe.web.schemas import ERRORS, Problem
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -114,13 +122,16 @@ def _classification(result: engine.FlowResult) -> ClassificationOut:
              summary="File a report from a chat client",
              responses={200: {"model": ReportOut, "description": "Out of scope: not filed"},
                         413: {"model": Problem}, 415: {"model": Problem}})
-def file_report(body: ReportIn, request: Request, session: Session = DbSession,
-                provider: ProviderPrincipal = requires_provider(Permission.PROVIDER_REPORT_WRITE)
-                ) -> Any:
+async def file_report(body: ReportIn, request: Request,
+                      provider: ProviderPrincipal = requires_provider(
+                          Permission.PROVIDER_REPORT_WRITE)) -> Any:
     """Validates every answer, the reporter and the evidence, then files the report in one
     transaction: all of it is stored, or (on any error) none of it. Reports whose reporter gave
     an email wait for that email to be confirmed (a code is mailed), except reports marked
     immediate, which reach officers at once."""
+    # Checking, encrypting and hashing run here, on the event loop (CPU only, no thread hop);
+    # the one write waits for this process's intake writer, which commits concurrent reports
+    # together (`childsafe.store.group_commit`) and answers only once they are durable.
     now = now_of(request)
     flow = request.app.state.flow
     result = engine.evaluate(flow, body.answers, body.language, now=now,
@@ -134,10 +145,18 @@ def file_report(body: ReportIn, request: Request, session: Session = DbSession,
         items.append(accept_pasted_text(body.pasted_text, field="pasted_text"))
     if body.conversation is not None:
         items.append(parse_conversation(body.conversation, now=now))
-    receipt = intake.submit_report(
-        session, request.app.state.intake(), result=result, reporter=reporter, evidence=items,
+    ctx = request.app.state.intake()
+    db = db_of(request)
+    routes: Mapping[str, tuple[Jurisdiction, int]] | None = agencies.cached_routes(db.engine.pool)
+    if routes is None:  # once a minute at most
+        routes = await run_in_threadpool(_load_routes, db)
+    prepare = functools.partial(
+        intake.prepare_report, ctx, routes, result=result, reporter=reporter, evidence=items,
         channel=intake.Channel.API, now=now, provider=provider, ip=ip_of(request),
         suspects=[SuspectRef(s.platform, s.identifier) for s in body.suspects])
+    # The in-process rate limiter is a dict; a shared one (Redis) does I/O: off the loop.
+    plan = prepare() if ctx.limiter.name == "memory" else await run_in_threadpool(prepare)
+    receipt = await _intake_writer(request).run(plan)
     base = request.app.state.settings.base_url.rstrip("/")
     return ReportOut(filed=True, reference=receipt.reference, state=receipt.state.value,
                      status_url=base + receipt.status_path, agency=receipt.agency_code,
@@ -145,6 +164,27 @@ def file_report(body: ReportIn, request: Request, session: Session = DbSession,
                      duplicate_of_earlier_report=receipt.duplicate_of is not None,
                      classification=_classification(result),
                      evidence=[EvidenceOut(**e) for e in receipt.evidence])
+
+
+def _load_routes(db: Database) -> Mapping[str, tuple[Jurisdiction, int]]:
+    with db.reading() as session:
+        return agencies.routes(session)
+
+
+_WRITER_LOCK = threading.Lock()
+
+
+def _intake_writer(request: Request) -> GroupCommit[intake.PreparedReport, intake.Receipt]:
+    """This app's intake writer (one thread per process, started on first use)."""
+    state = request.app.state
+    writer = getattr(state, "intake_writer", None)
+    if writer is None:
+        with _WRITER_LOCK:
+            writer = getattr(state, "intake_writer", None)
+            if writer is None:
+                writer = state.intake_writer = GroupCommit(db_of(request), intake.write_reports,
+                                                           name="intake-writer")
+    return writer
 
 
 def _own_report(session: Session, provider: ProviderPrincipal, reference: str) -> ReportRow:
