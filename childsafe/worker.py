@@ -29,6 +29,7 @@ from childsafe.store.models import utcnow
 from childsafe.store.retention import RetentionPolicy
 
 MAIL_TOPIC = "mail.send"
+RETENTION_EVERY_S = 3600.0  # all retention rules; unverified reports every minute
 
 
 class OutboxHandler(Protocol):
@@ -131,14 +132,15 @@ def drain_once(db: Database, handlers: Registry[Handler], *, limit: int = 100,
 
 
 def housekeeping(db: Database, now: datetime, keyring: Keyring | None = None,
-                 retention: RetentionPolicy | None = None) -> int:
-    """Periodic duties: retention (reports never verified within 72 hours, old closed-
-    unfounded cases not on legal hold, old unalerted watched messages); Watch's duties.
-    Returns the number of unverified reports deleted."""
+                 retention: RetentionPolicy | None = None, *, all_rules: bool = True) -> int:
+    """Periodic duties: retention (reports never verified within 72 hours; with `all_rules`
+    also old closed-unfounded cases not on legal hold and old unalerted watched messages,
+    which scan more); Watch's duties. Returns the number of unverified reports deleted."""
     from childsafe.store import retention as retention_rules
     from childsafe.watch import housekeeping as watch_housekeeping
 
-    done = retention_rules.run(db, now, retention)
+    done = retention_rules.run(db, now, retention, rules=retention_rules.ALL_RULES if all_rules
+                               else frozenset({retention_rules.UNVERIFIED}))
     watch_housekeeping.run(db, now, keyring)
     return len(done.unverified_reports)
 
@@ -147,11 +149,14 @@ def run_forever(db: Database, handlers: Registry[Handler], *, poll_seconds: floa
                 should_stop: Callable[[], bool] = lambda: False,
                 on_result: Callable[[DrainResult], None] | None = None,
                 keyring: Keyring | None = None, retention: RetentionPolicy | None = None) -> None:
-    last_housekeeping = 0.0
+    last_housekeeping = last_retention = -RETENTION_EVERY_S
     while not should_stop():
         if time.monotonic() - last_housekeeping > 60:
-            housekeeping(db, utcnow(), keyring, retention)
+            full = time.monotonic() - last_retention > RETENTION_EVERY_S
+            housekeeping(db, utcnow(), keyring, retention, all_rules=full)
             last_housekeeping = time.monotonic()
+            if full:
+                last_retention = last_housekeeping
         result = drain_once(db, handlers, keyring=keyring)
         if on_result is not None and (result.sent or result.retried):
             on_result(result)

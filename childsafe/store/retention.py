@@ -1,6 +1,7 @@
 """Retention: what the platform deletes, and when; legal holds keep a case whatever its age.
 
-Rules (run by `childsafe worker` housekeeping every minute, or `childsafe admin retention`):
+Rules (run by `childsafe worker` housekeeping — the first every minute, all of them hourly —
+or at once by `childsafe admin retention`):
 
 - **Unverified reports**: a report whose reporter never confirmed their contact is deleted
   with its evidence when its 72-hour verification window has passed (`expires_at`).
@@ -49,6 +50,9 @@ MAX_CASES_PER_RUN = 500  # bounded transactions; the next run takes the rest
 MAX_CONVERSATIONS_PER_RUN = 2000
 _IDS_PER_EVENT = 1000  # audit details stay small: long id lists span several entries
 ACTOR = "retention"
+# Rules by name: the worker runs the cheap, indexed one every minute and all hourly.
+UNVERIFIED, UNFOUNDED, WATCH = "unverified", "unfounded", "watch"
+ALL_RULES = frozenset({UNVERIFIED, UNFOUNDED, WATCH})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,23 +132,32 @@ def _case_items(session: Session, rows: list[tuple[CaseRow, str]]) -> list[CaseI
             for case, code in rows]
 
 
-def plan(session: Session, now: datetime, policy: RetentionPolicy | None = None) -> RetentionPlan:
+def plan(session: Session, now: datetime, policy: RetentionPolicy | None = None, *,
+         rules: frozenset[str] = ALL_RULES) -> RetentionPlan:
     """What `apply` would delete at `now` (nothing is changed)."""
     policy = policy or RetentionPolicy()
     result = RetentionPlan(now, policy)
-    result.unverified_reports = list(session.scalars(
-        select(ReportRow.id).where(ReportRow.state == AWAITING_VERIFICATION,
-                                   ReportRow.expires_at <= now).order_by(ReportRow.id)))
-    result.unverified_evidence = sum(
-        _evidence_counts(session, result.unverified_reports).values())
+    if UNVERIFIED in rules:
+        result.unverified_reports = list(session.scalars(
+            select(ReportRow.id).where(ReportRow.state == AWAITING_VERIFICATION,
+                                       ReportRow.expires_at <= now).order_by(ReportRow.id)))
+        result.unverified_evidence = sum(
+            _evidence_counts(session, result.unverified_reports).values())
+    if UNFOUNDED in rules:
+        _plan_cases(session, result)
+    if WATCH in rules:
+        result.watch_messages = _watch_due(session, now - policy.watch_after)
+    return result
+
+
+def _plan_cases(session: Session, result: RetentionPlan) -> None:
+    now, policy = result.now, result.policy
     due = (select(CaseRow, AgencyRow.code).join(AgencyRow, AgencyRow.id == CaseRow.agency_id)
            .where(*_unfounded_due(now, policy)).order_by(CaseRow.updated_at, CaseRow.id))
     result.cases = _case_items(session, [(c, code) for c, code in session.execute(
         due.where(CaseRow.legal_hold.is_(False)).limit(MAX_CASES_PER_RUN))])
     result.held = _case_items(session, [(c, code) for c, code in session.execute(
         due.where(CaseRow.legal_hold.is_(True)))])
-    result.watch_messages = _watch_due(session, now - policy.watch_after)
-    return result
 
 
 def _unfounded_due(now: datetime, policy: RetentionPolicy) -> list[ColumnElement[bool]]:
@@ -222,9 +235,9 @@ def _lock_conversations(session: Session, ids: list[int]) -> list[int]:
 
 
 def apply(session: Session, now: datetime, policy: RetentionPolicy | None = None, *,
-          actor: str = ACTOR) -> RetentionPlan:
+          actor: str = ACTOR, rules: frozenset[str] = ALL_RULES) -> RetentionPlan:
     """Delete what the rules say is due, in the caller's transaction, and audit it."""
-    done = plan(session, now, policy)
+    done = plan(session, now, policy, rules=rules)
     policy = done.policy
     done.cases = _lock_cases(session, done.cases, now, policy)
     if done.unverified_reports and is_postgres(session):  # verified meanwhile: kept
@@ -289,13 +302,14 @@ def _new_holds(session: Session, done: RetentionPlan) -> bool:
 
 
 def run(db: Database, now: datetime, policy: RetentionPolicy | None = None, *,
-        dry_run: bool = False, actor: str = ACTOR) -> RetentionPlan:
+        dry_run: bool = False, actor: str = ACTOR,
+        rules: frozenset[str] = ALL_RULES) -> RetentionPlan:
     """One retention pass in its own transaction (`dry_run`: a read-only plan)."""
     if dry_run:
         with db.reading() as session:
-            return plan(session, now, policy)
+            return plan(session, now, policy, rules=rules)
     with db.transaction() as session:
-        return apply(session, now, policy, actor=actor)
+        return apply(session, now, policy, actor=actor, rules=rules)
 
 
 # ---- legal holds ---------------------------------------------------------------------------

@@ -223,7 +223,11 @@ def test_housekeeping_runs_retention(db, settings, make_officer, clock):
     submit(db, settings, clock.now, verified=False)
     case_id, _ = _closed(db, settings, make_officer, clock)
     short = retention.RetentionPolicy.of_days(10, 30)
-    assert housekeeping(db, clock.now + 11 * DAY, settings.keyring, short) == 1
+    # Every minute: the unverified-report rule only; the others hourly (all_rules).
+    assert housekeeping(db, clock.now + 11 * DAY, settings.keyring, short,
+                        all_rules=False) == 1
+    assert _exists(db, CaseRow, case_id)
+    assert housekeeping(db, clock.now + 11 * DAY, settings.keyring, short) == 0
     assert not _exists(db, CaseRow, case_id)
     _chain_ok(db)
 
