@@ -56,14 +56,19 @@ def _check_schema() -> None:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on"),
           port: int = typer.Option(8000, help="TCP port"),
-          workers: int = typer.Option(1, help="Worker processes")) -> None:
+          workers: int = typer.Option(1, help="Worker processes (one per core; several "
+                                              "need CHILDSAFE_RATE_LIMITER=redis)"),
+          access_log: bool = typer.Option(True, "--access-log/--no-access-log",
+                                          help="Log every request (leave it to the proxy "
+                                               "in front when it logs them)")) -> None:
     """Serve the platform (public pages, provider API, officer console)."""
     import uvicorn
 
     _check_schema()
     console.print(f"childsafe on http://{host}:{port}  (API reference: /api/docs)")
     uvicorn.run("childsafe.web.asgi:app", host=host, port=port, workers=workers,
-                proxy_headers=False, server_header=False, log_level="info")
+                proxy_headers=False, server_header=False, log_level="info",
+                access_log=access_log)
 
 
 @app.command()

@@ -35,7 +35,7 @@ from childsafe.core.cases import CaseSource
 from childsafe.core.crypto import Keyring, open_sealed, seal, split_envelope
 from childsafe.core.errors import DomainError, InvalidInput, NotFound
 from childsafe.core.principal import ProviderPrincipal
-from childsafe.ratelimit import RateLimiter
+from childsafe.ratelimit import RateLimiter, hit_async
 from childsafe.reports import deliveries, triage_store
 from childsafe.reports.core import verification
 from childsafe.reports.core.engine import FlowResult
@@ -118,15 +118,34 @@ def contact_key(ctx: IntakeContext, reporter: Reporter) -> str:
     return _hmac(ctx.verification_key, "contact", contact)
 
 
+def _limits(ctx: IntakeContext, ip: str | None, contact: str
+            ) -> list[tuple[str, int, int, str]]:
+    """The abuse limits a new report counts against: (key, limit, window, refusal), in order."""
+    limits = []
+    if ip:
+        limits.append((
+            "report-ip:" + _hmac(ctx.verification_key, "ip", ip), ctx.per_ip_per_hour, 3600,
+            "Too many reports from this connection. Please try again in an hour, or call the "
+            "emergency number if someone is in danger now."))
+    limits.append((
+        "report-contact:" + contact, ctx.per_contact_per_day, 86400,
+        "Too many reports with these contact details today. If you need to add something, "
+        "use the status link of your earlier report."))
+    return limits
+
+
 def _check_limits(ctx: IntakeContext, ip: str | None, contact: str) -> None:
-    if ip and not ctx.limiter.hit("report-ip:" + _hmac(ctx.verification_key, "ip", ip),
-                                  limit=ctx.per_ip_per_hour, window_seconds=3600):
-        raise RateLimited("Too many reports from this connection. Please try again in an "
-                          "hour, or call the emergency number if someone is in danger now.")
-    if not ctx.limiter.hit("report-contact:" + contact, limit=ctx.per_contact_per_day,
-                           window_seconds=86400):
-        raise RateLimited("Too many reports with these contact details today. If you need "
-                          "to add something, use the status link of your earlier report.")
+    for key, limit, window, refusal in _limits(ctx, ip, contact):
+        if not ctx.limiter.hit(key, limit=limit, window_seconds=window):
+            raise RateLimited(refusal)
+
+
+async def check_limits(ctx: IntakeContext, ip: str | None, reporter: Reporter) -> None:
+    """The abuse limits of `prepare_report`, for a coroutine (the event loop is not blocked
+    on a shared limiter); then call `prepare_report(..., limits_checked=True)`."""
+    for key, limit, window, refusal in _limits(ctx, ip, contact_key(ctx, reporter)):
+        if not await hit_async(ctx.limiter, key, limit=limit, window_seconds=window):
+            raise RateLimited(refusal)
 
 
 def _reference() -> str:
@@ -305,10 +324,11 @@ class PreparedReport:
 def prepare_report(ctx: IntakeContext, routes: Mapping[str, tuple[Jurisdiction, int]], *,
                    result: FlowResult, reporter: Reporter, evidence: list[EvidenceItem],
                    channel: Channel, now: datetime, provider: ProviderPrincipal | None = None,
-                   ip: str | None = None, suspects: list[SuspectRef] | None = None
-                   ) -> PreparedReport:
+                   ip: str | None = None, suspects: list[SuspectRef] | None = None,
+                   limits_checked: bool = False) -> PreparedReport:
     """Everything `submit_report` decides before it touches the store (no I/O but the rate
-    limiter): `routes` is the routing table (`agencies.routes`).
+    limiter, unless the caller ran `check_limits`): `routes` is the routing table
+    (`agencies.routes`).
 
     Raises InvalidInput for an out-of-scope result or too much evidence, RateLimited when the
     button is being abused."""
@@ -319,7 +339,8 @@ def prepare_report(ctx: IntakeContext, routes: Mapping[str, tuple[Jurisdiction, 
         raise InvalidInput(f"At most {MAX_EVIDENCE_ITEMS} evidence items per report.",
                            field="evidence")
     contact = contact_key(ctx, reporter)
-    _check_limits(ctx, ip, contact)
+    if not limits_checked:
+        _check_limits(ctx, ip, contact)
     immediate = result.classification.immediate
     report_id = str(uuid.uuid4())
     token = new_token()
@@ -388,7 +409,8 @@ def _mail_payload(ctx: IntakeContext, report_id: str, reference: str, language: 
     return {"to": to, "subject": subject.format(**values), "body": body.format(**values)}
 
 
-_DUPLICATES = (select(DedupKeyRow.key, DedupKeyRow.report_id, DedupKeyRow.created_at)
+_DUPLICATES = (select(DedupKeyRow.key, DedupKeyRow.report_id, DedupKeyRow.created_at,
+                      ReportRow.agency_id)
                .join(ReportRow, ReportRow.id == DedupKeyRow.report_id)
                .where(DedupKeyRow.key.in_(bindparam("keys", expanding=True)),
                       DedupKeyRow.created_at >= bindparam("since"),
@@ -400,20 +422,25 @@ _DEDUP = cast(Table, DedupKeyRow.__table__)
 
 def _link_duplicates(session: Session, plans: list[PreparedReport]) -> None:
     """Set `duplicate_of`: the earliest original report within the window sharing a key,
-    stored before or earlier in the same batch. One query for the whole batch."""
+    stored before or earlier in the same batch. One query for the whole batch.
+
+    Only a report routed to the same agency is an original: a duplicate joins the original's
+    case, so linking across agencies would hand one agency's reporter (and report) to another
+    agency's case. Across agencies the suspect match is what pooling shows, by count only."""
     keyed = [p for p in plans if p.dedup_keys]
     if not keyed:
         return
     since = min(p.report["created_at"] for p in keyed) - DEDUP_WINDOW
-    seen: dict[str, list[tuple[datetime, str]]] = {}
-    for key, report_id, created_at in session.execute(
+    seen: dict[str, list[tuple[datetime, str, int]]] = {}
+    for key, report_id, created_at, agency_id in session.execute(
             _DUPLICATES, {"keys": sorted(set().union(*(p.dedup_keys for p in keyed))),
                           "since": since}):
-        seen.setdefault(key, []).append((created_at, report_id))
+        seen.setdefault(key, []).append((created_at, report_id, agency_id))
     for plan in keyed:
         start = plan.report["created_at"] - DEDUP_WINDOW
+        agency = plan.report["agency_id"]
         found = [hit for key in plan.dedup_keys for hit in seen.get(key, ())
-                 if hit[0] >= start]
+                 if hit[0] >= start and hit[2] == agency]
         if found:
             original = min(found)[1]
             plan.report["duplicate_of"] = original
@@ -421,7 +448,7 @@ def _link_duplicates(session: Session, plans: list[PreparedReport]) -> None:
                                                      "duplicate_of": original})
         else:  # an original: later reports of the batch may link to it
             for key in plan.dedup_keys:
-                seen.setdefault(key, []).append((plan.report["created_at"], plan.id))
+                seen.setdefault(key, []).append((plan.report["created_at"], plan.id, agency))
 
 
 def write_reports(session: Session, plans: list[PreparedReport]) -> list[Receipt]:

@@ -7,7 +7,6 @@ and of those only the state — never officers' names or notes.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -129,9 +128,10 @@ async def file_report(body: ReportIn, request: Request,
     transaction: all of it is stored, or (on any error) none of it. Reports whose reporter gave
     an email wait for that email to be confirmed (a code is mailed), except reports marked
     immediate, which reach officers at once."""
-    # Checking, encrypting and hashing run here, on the event loop (CPU only, no thread hop);
-    # the one write waits for this process's intake writer, which commits concurrent reports
-    # together (`childsafe.store.group_commit`) and answers only once they are durable.
+    # Checking, encrypting and hashing run here, on the event loop (CPU only; the API key
+    # check of `requires_provider` is the request's one thread hop); the one write waits for
+    # this process's intake writer, which commits concurrent reports together
+    # (`childsafe.store.group_commit`) and answers only once they are durable.
     now = now_of(request)
     flow = request.app.state.flow
     result = engine.evaluate(flow, body.answers, body.language, now=now,
@@ -150,12 +150,13 @@ async def file_report(body: ReportIn, request: Request,
     routes: Mapping[str, tuple[Jurisdiction, int]] | None = agencies.cached_routes(db.engine.pool)
     if routes is None:  # once a minute at most
         routes = await run_in_threadpool(_load_routes, db)
-    prepare = functools.partial(
-        intake.prepare_report, ctx, routes, result=result, reporter=reporter, evidence=items,
-        channel=intake.Channel.API, now=now, provider=provider, ip=ip_of(request),
-        suspects=[SuspectRef(s.platform, s.identifier) for s in body.suspects])
-    # The in-process rate limiter is a dict; a shared one (Redis) does I/O: off the loop.
-    plan = prepare() if ctx.limiter.name == "memory" else await run_in_threadpool(prepare)
+    ip = ip_of(request)
+    await intake.check_limits(ctx, ip, reporter)  # a shared limiter without blocking the loop
+    plan = intake.prepare_report(
+        ctx, routes, result=result, reporter=reporter, evidence=items,
+        channel=intake.Channel.API, now=now, provider=provider, ip=ip,
+        suspects=[SuspectRef(s.platform, s.identifier) for s in body.suspects],
+        limits_checked=True)
     receipt = await _intake_writer(request).run(plan)
     base = request.app.state.settings.base_url.rstrip("/")
     return ReportOut(filed=True, reference=receipt.reference, state=receipt.state.value,
