@@ -142,12 +142,15 @@ def _lock_conversations(session: Session, room_id: str, messages: Sequence[Incom
     kinds: dict[str, str] = {}
     for m in messages:
         kinds.setdefault(m.key, m.kind)
-    statement = _NEW_CONVERSATION["postgresql" if is_postgres(session) else "sqlite"]
-    for key in sorted(kinds):
-        session.execute(statement, {"room_id": room_id, "key": key, "kind": kinds[key],
-                                    "state": {}, "ingested_seq": 0, "scored_seq": 0,
-                                    "last_ts": None, "top_score": 0.0, "top_author": None,
-                                    "created_at": now, "updated_at": now})
+    known = set(session.scalars(select(ConversationRow.key).where(
+        ConversationRow.room_id == room_id, ConversationRow.key.in_(sorted(kinds)))))
+    missing = [key for key in sorted(kinds) if key not in known]
+    if missing:  # another batch may create one meanwhile: ON CONFLICT keeps the first
+        statement = _NEW_CONVERSATION["postgresql" if is_postgres(session) else "sqlite"]
+        session.execute(statement, [
+            {"room_id": room_id, "key": key, "kind": kinds[key], "state": {},
+             "ingested_seq": 0, "scored_seq": 0, "last_ts": None, "top_score": 0.0,
+             "top_author": None, "created_at": now, "updated_at": now} for key in missing])
     rows = session.scalars(select(ConversationRow)
                            .where(ConversationRow.room_id == room_id,
                                   ConversationRow.key.in_(sorted(kinds)))

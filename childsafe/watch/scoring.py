@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from childsafe.core.audit import AuditEvent
@@ -35,6 +36,10 @@ from childsafe.watch.core.state import ADULT_AGE, Alert, ConversationState, Mess
 from childsafe.watch.duty import route_alert
 from childsafe.watch.settings import agency_settings, detector_named
 
+_MESSAGES = cast(Table, WatchMessageRow.__table__)
+# Core executemany: the ORM's bulk update by primary key costs more than the scoring itself.
+_SET_SCORE = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
+              .values(score=bindparam("score"), cues=bindparam("cues")))
 MAX_PER_CALL = 2_000  # bounds one transaction (and the lock) after a long outage
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as case references: read aloud safely
 
@@ -44,8 +49,19 @@ class ScoreResult:
     conversation_id: int
     scored: int
     scored_seq: int
-    remaining: int  # messages left for another call (more than MAX_PER_CALL were waiting)
+    remaining: int  # messages left for another call (more than the limit were waiting)
     alerts: tuple[str, ...] = ()  # ids of AlertRows created
+    skipped: bool = False  # another transaction held the row (it scores what we would have)
+
+
+@dataclass(frozen=True, slots=True)
+class _Operating:
+    """Where a room's alerts go now, and with which detector and threshold."""
+
+    agency_id: int | None
+    out_of_hours: bool
+    detector: Detector
+    threshold: float
 
 
 def new_alert_reference() -> str:
@@ -53,9 +69,19 @@ def new_alert_reference() -> str:
     return f"W-{body[:4]}-{body[4:]}"
 
 
+def lock_conversations(session: Session, ids: Sequence[int], *,
+                       skip_locked: bool = False) -> list[ConversationRow]:
+    """The rows, locked in id order. `skip_locked` (PostgreSQL) leaves out rows another
+    transaction holds: an ingest, which wakes the scorers again after its commit, or a
+    scorer, which already sees every message committed before it took the lock."""
+    query = select(ConversationRow).where(ConversationRow.id.in_(list(ids))).order_by(
+        ConversationRow.id).with_for_update(skip_locked=skip_locked)
+    return list(session.scalars(query.execution_options(populate_existing=True)))
+
+
 def lock_conversation(session: Session, conversation_id: int) -> ConversationRow | None:
-    return session.scalar(select(ConversationRow).where(ConversationRow.id == conversation_id)
-                          .with_for_update().execution_options(populate_existing=True))
+    rows = lock_conversations(session, [conversation_id])
+    return rows[0] if rows else None
 
 
 def load_state(row: ConversationRow) -> ConversationState:
@@ -67,31 +93,75 @@ def score_conversation(session: Session, keyring: Keyring, conversation_id: int,
                        limit: int = MAX_PER_CALL) -> ScoreResult:
     """Score what is new in one conversation (see the module docstring). `detector` None:
     the routed agency's detector; `now` decides who is on duty."""
+    return score_conversations(session, keyring, [conversation_id], now, detector=detector,
+                               limit=limit)[0]
+
+
+def score_conversations(session: Session, keyring: Keyring, conversation_ids: Sequence[int],
+                        now: datetime | None = None, *, detector: Detector | None = None,
+                        limit: int = MAX_PER_CALL, skip_locked: bool = False) -> list[ScoreResult]:
+    """`score_conversation` for several conversations in one transaction (what a consumer
+    does with a batch of wake-ups: one commit, one routing look-up per room). At most
+    `limit` messages per conversation; results in id order, unknown ids left out."""
     from childsafe.store.models import utcnow
 
     now = now or utcnow()
-    conv = lock_conversation(session, conversation_id)
-    if conv is None or conv.scored_seq >= conv.ingested_seq:
-        done = conv.scored_seq if conv is not None else 0
-        return ScoreResult(conversation_id, 0, done, 0)
-    room = session.get(RoomRow, conv.room_id)
-    assert room is not None
+    wanted = sorted(set(conversation_ids))
+    convs = lock_conversations(session, wanted, skip_locked=skip_locked)
+    held = {c.id for c in convs}
+    results = {cid: ScoreResult(cid, 0, 0, 0, skipped=True) for cid in wanted
+               if cid not in held and skip_locked}
+    lagging = [c for c in convs if c.scored_seq < c.ingested_seq]
+    for conv in convs:
+        if conv.scored_seq >= conv.ingested_seq:
+            results[conv.id] = ScoreResult(conv.id, 0, conv.scored_seq, 0)
+    if lagging:
+        rows = session.execute(
+            select(WatchMessageRow.id, WatchMessageRow.conversation_id, WatchMessageRow.seq,
+                   WatchMessageRow.message_id, WatchMessageRow.author_id,
+                   WatchMessageRow.declared_age, WatchMessageRow.sent_at,
+                   WatchMessageRow.text_enc)
+            .join(ConversationRow, ConversationRow.id == WatchMessageRow.conversation_id)
+            .where(WatchMessageRow.conversation_id.in_([c.id for c in lagging]),
+                   WatchMessageRow.seq > ConversationRow.scored_seq,
+                   WatchMessageRow.seq <= ConversationRow.scored_seq + limit)
+            .order_by(WatchMessageRow.conversation_id, WatchMessageRow.seq)).all()
+        by_conversation: dict[int, list[Any]] = {}
+        for row in rows:
+            by_conversation.setdefault(row.conversation_id, []).append(row)
+        rooms = {r.id: r for r in session.scalars(
+            select(RoomRow).where(RoomRow.id.in_({c.room_id for c in lagging})))}
+        operating: dict[str, _Operating] = {}
+        updates: list[dict[str, Any]] = []
+        for conv in lagging:
+            room = rooms[conv.room_id]
+            if room.id not in operating:
+                operating[room.id] = _operating(session, room, now, detector)
+            results[conv.id] = _score(session, keyring, conv, room, operating[room.id],
+                                      by_conversation.get(conv.id, []), updates, now)
+        session.execute(_SET_SCORE, updates)
+    return [results[cid] for cid in wanted if cid in results]
+
+
+def _operating(session: Session, room: RoomRow, now: datetime,
+               detector: Detector | None) -> _Operating:
     routed = route_alert(session, room, now)
     agency_id = cast(int, routed.agency) if routed is not None else None
     name, threshold = agency_settings(session, agency_id)
-    detector = detector or detector_named(name)
-    gate = AlertGate(threshold, detector.name)
-    state = load_state(conv)
-    rows = session.execute(
-        select(WatchMessageRow.id, WatchMessageRow.seq, WatchMessageRow.message_id,
-               WatchMessageRow.author_id, WatchMessageRow.declared_age, WatchMessageRow.sent_at,
-               WatchMessageRow.text_enc)
-        .where(WatchMessageRow.conversation_id == conv.id, WatchMessageRow.seq > conv.scored_seq)
-        .order_by(WatchMessageRow.seq).limit(limit)).all()
+    return _Operating(agency_id, bool(routed and routed.out_of_hours),
+                      detector or detector_named(name), threshold)
+
+
+def _score(session: Session, keyring: Keyring, conv: ConversationRow, room: RoomRow,
+           op: _Operating, rows: Sequence[Any], updates: list[dict[str, Any]],
+           now: datetime) -> ScoreResult:
+    """Score one conversation's rows (its next messages, in seq order) into `updates`."""
     expected = conv.scored_seq + 1
     if not rows or rows[0].seq != expected:
         raise RuntimeError(f"conversation {conv.id}: message seq {expected} is missing")
-    updates: list[dict[str, Any]] = []
+    detector = op.detector
+    gate = AlertGate(op.threshold, detector.name)
+    state = load_state(conv)
     alerts: list[str] = []
     for row in rows:
         text = open_sealed(keyring, row.text_enc, message_aad(room.id, row.message_id))
@@ -101,19 +171,18 @@ def score_conversation(session: Session, keyring: Keyring, conversation_id: int,
         before = dict(author.cue_counts) if author is not None else {}
         assessment = detector.update(state, message)
         after = state.authors[row.author_id].cue_counts if row.author_id in state.authors else {}
-        updates.append({"id": row.id, "score": assessment.score,
+        updates.append({"row_id": row.id, "score": assessment.score,
                         "cues": sorted(c for c, n in after.items() if n > before.get(c, 0))})
         if assessment.author_id is not None and assessment.score >= conv.top_score:
             conv.top_score, conv.top_author = assessment.score, assessment.author_id
-        if routed is None or agency_id is None:
+        if op.agency_id is None:
             continue  # nobody monitors the room any more: no one to alert (yet)
         alert = gate.check(state, assessment, message)
         if alert is not None:
-            made = _raise_alert(session, conv, room, alert, row.seq, threshold,
-                                agency_id, routed.out_of_hours, state, now)
+            made = _raise_alert(session, conv, room, alert, row.seq, op.threshold,
+                                op.agency_id, op.out_of_hours, state, now)
             if made is not None:
                 alerts.append(made)
-    session.execute(update(WatchMessageRow), updates)
     conv.state = state.to_dict()
     conv.scored_seq = rows[-1].seq
     conv.updated_at = now

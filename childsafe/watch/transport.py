@@ -35,7 +35,7 @@ from childsafe.core.crypto import Keyring
 from childsafe.core.registry import Registry
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
-from childsafe.watch.scoring import ScoreResult, pending_conversations, score_conversation
+from childsafe.watch.scoring import ScoreResult, pending_conversations, score_conversations
 
 log = logging.getLogger("childsafe.watch")
 
@@ -127,16 +127,18 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def score_until_done(db: Database, keyring: Keyring, conversation_id: int,
+def score_until_done(db: Database, keyring: Keyring, conversation_ids: Sequence[int],
                      now: datetime) -> list[ScoreResult]:
-    """Score everything new in one conversation, one bounded transaction at a time."""
-    results = []
-    while True:
+    """Score everything new in these conversations: one transaction per round (one commit
+    for the lot), another round for those that had more than the per-call limit."""
+    results: list[ScoreResult] = []
+    todo = list(conversation_ids)
+    while todo:
         with db.transaction() as session:
-            result = score_conversation(session, keyring, conversation_id, None, now)
-        results.append(result)
-        if not result.remaining:
-            return results
+            done = score_conversations(session, keyring, todo, now, skip_locked=True)
+        results += done
+        todo = [r.conversation_id for r in done if r.remaining]
+    return results
 
 
 class Consumer:
@@ -155,28 +157,37 @@ class Consumer:
         self.alerts = 0
         self._last_sweep: float | None = None
 
-    def handle(self, conversation_id: int) -> bool:
-        """Score one conversation; False (logged) if it failed and must be retried."""
+    def handle(self, conversation_ids: Sequence[int]) -> set[int]:
+        """Score these conversations together; if that fails, one by one, so one broken
+        conversation cannot hold up the others. Returns those that failed (logged; their
+        wake-ups stay unacknowledged and come back)."""
         try:
-            results = score_until_done(self.db, self.keyring(), conversation_id, self.clock())
-        except Exception:  # noqa: BLE001 - logged; the wake-up stays unacknowledged
-            log.exception("watch: scoring conversation %s failed; it will be retried",
-                          conversation_id)
-            return False
+            results = score_until_done(self.db, self.keyring(), conversation_ids, self.clock())
+        except Exception:  # noqa: BLE001 - isolated below, logged, retried later
+            if len(conversation_ids) == 1:
+                log.exception("watch: scoring conversation %s failed; it will be retried",
+                              conversation_ids[0])
+                return set(conversation_ids)
+            failed: set[int] = set()
+            for conversation_id in conversation_ids:
+                failed |= self.handle([conversation_id])
+            return failed
         for result in results:
             self.scored += result.scored
             self.alerts += len(result.alerts)
-        return True
+        return set()
 
     def step(self) -> int:
         """One receive; returns the number of wake-ups handled."""
         wakeups = self.transport.receive(self.name, count=self.count, block_ms=self.block_ms)
+        if not wakeups:
+            return 0
         by_conversation: dict[int, list[Wakeup]] = {}
         for wakeup in wakeups:
             by_conversation.setdefault(wakeup.conversation_id, []).append(wakeup)
-        for conversation_id, group in by_conversation.items():
-            if self.handle(conversation_id):
-                self.transport.ack(group)
+        failed = self.handle(list(by_conversation))
+        self.transport.ack([w for cid, group in by_conversation.items() if cid not in failed
+                            for w in group])
         return len(wakeups)
 
     def sweep(self, *, everything: bool = False) -> int:
@@ -184,8 +195,8 @@ class Consumer:
         older = None if everything else self.clock() - self.sweep_age
         with self.db.reading() as session:
             pending = pending_conversations(session, older_than=older)
-        for conversation_id in pending:
-            self.handle(conversation_id)
+        for i in range(0, len(pending), self.count):
+            self.handle(pending[i:i + self.count])
         return len(pending)
 
     def run(self, should_stop: Callable[[], bool]) -> None:

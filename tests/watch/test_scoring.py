@@ -8,7 +8,12 @@ from childsafe.store.watch_models import AlertRow, ConversationRow, RoomAssignme
 from childsafe.watch.core.ingestion import parse_batch
 from childsafe.watch.core.state import ConversationState, Message
 from childsafe.watch.ingest import ingest
-from childsafe.watch.scoring import pending_conversations, score_conversation
+from childsafe.watch.scoring import (
+    lock_conversation,
+    pending_conversations,
+    score_conversation,
+    score_conversations,
+)
 from childsafe.watch.settings import agency_settings, default_detector_settings, detector_named
 from childsafe.watch.transport import Consumer, MemoryTransport
 from tests.watch import stream_factory as sf
@@ -149,3 +154,21 @@ def test_the_fixture_chats_alert_early_and_only_the_groomer():
     assert [a.author_id for a in outcome.alerts] == ["u-adult"]
     assert sf.alert_seq() < len(sf.GROOMING) // 2
     assert sf.reference(sf.BENIGN * 3).alerts == ()
+
+
+def test_a_batch_of_conversations_skips_one_another_transaction_holds(db, keyring, room):
+    if not db.url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: nothing to skip")
+    [a] = feed(db, keyring, room, sf.chat(sf.BENIGN))
+    [b] = feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid", prefix="d"))
+    holder = db.session()
+    try:
+        assert lock_conversation(holder, a) is not None  # e.g. an ingest in progress
+        with db.transaction() as s:
+            results = score_conversations(s, keyring, [b, a], NOW, skip_locked=True)
+        assert [(r.conversation_id, r.skipped, r.scored) for r in results] == [
+            (a, True, 0), (b, False, 12)]
+    finally:
+        holder.rollback()
+        holder.close()
+    assert score(db, keyring, a).scored == 4

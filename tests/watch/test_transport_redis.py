@@ -28,9 +28,10 @@ STALL = 3600  # the doomed worker never wakes from this: it is killed
 def _doomed_worker(url: str, keys: str, stream: str, group: str) -> None:
     import redis
 
+    import childsafe.watch.transport as transport_module
     from childsafe.core.crypto import Keyring
     from childsafe.store.db import Database
-    from childsafe.watch import scoring, settings
+    from childsafe.watch import settings
     from childsafe.watch.redis_transport import RedisTransport
     from childsafe.watch.transport import Consumer
 
@@ -39,32 +40,30 @@ def _doomed_worker(url: str, keys: str, stream: str, group: str) -> None:
             print("committed-not-acked", flush=True)
 
     real = settings.detector_named(settings.default_detector_settings()[0])
-    handled: list[int] = []
+    calls: list[list[int]] = []
 
-    class StallsInSecondConversation:
+    class StallsInSecondBatch:
         name = real.name
 
         def update(self, state, message):
-            if len(handled) > 1 and state.messages == 3:
+            if len(calls) > 1 and state.messages == 3:
                 print("mid-transaction", flush=True)
                 time.sleep(STALL)
             return real.update(state, message)
 
-    original = scoring.score_conversation
+    original = transport_module.score_conversations
 
-    def tracking(session, keyring, cid, detector=None, now=None, **kw):
-        handled.append(cid)
-        return original(session, keyring, cid, StallsInSecondConversation(), now, **kw)
+    def tracking(session, keyring, ids, now=None, **kw):
+        calls.append(list(ids))
+        return original(session, keyring, ids, now, **kw | {"detector": StallsInSecondBatch()})
 
-    scoring.score_conversation = tracking  # type: ignore[assignment]
-    import childsafe.watch.transport as transport_module
-
-    transport_module.score_conversation = tracking  # type: ignore[attr-defined]
+    transport_module.score_conversations = tracking  # type: ignore[assignment]
     db = Database(url)
     transport = NeverAcks(redis.Redis(), stream, group, claim_idle_ms=60_000)
-    consumer = Consumer(db, lambda: Keyring.from_json(keys), transport, name="doomed", count=8,
+    consumer = Consumer(db, lambda: Keyring.from_json(keys), transport, name="doomed", count=3,
                         block_ms=5000)
-    consumer.step()
+    consumer.step()  # three conversations scored in one transaction, committed, not acked
+    consumer.step()  # killed in the middle of this one
 
 
 if __name__ == "__main__":
@@ -181,7 +180,7 @@ def test_two_workers_and_one_killed_mid_batch_score_every_message_once(
             ingest_and_publish(db, keyring, provider_id, room_id, publisher, docs)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if all_scored(db) and redis_client.xpending(stream, group)["pending"] == 0:
+            if all_scored(db) and redis_client.xlen(stream) == 0:  # read, handled, acked
                 break
             time.sleep(0.1)
     finally:
