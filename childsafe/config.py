@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(30, ge=1)
     session_absolute_hours: int = Field(12, ge=1)
     max_request_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    # Admission control per serving process (childsafe.web.admission; docs/RELIABILITY.md).
+    max_inflight: int = Field(64, ge=0, le=100_000, description="Requests one serving process "
+                              "works on at once; 0 = no limit. More wait (see below), then "
+                              "get 429 with Retry-After.")
+    admission_queue_ms: int = Field(500, ge=0, le=60_000, description="How long a request may "
+                                    "wait for a free slot before it is refused with 429.")
+    admission_max_waiting: int = Field(256, ge=0, le=100_000, description="Requests that may "
+                                       "wait at once; more are refused with 429 at once.")
+    admission_retry_after_s: int = Field(1, ge=1, le=3600, description="Retry-After (seconds) "
+                                         "sent with an overload 429.")
     trusted_proxies: list[str] = Field(default_factory=list)
     rate_limiter: Literal["memory", "redis"] = "memory"
     redis_url: str = "redis://127.0.0.1:6379/0"

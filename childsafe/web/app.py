@@ -40,6 +40,7 @@ from childsafe.web import (
     watch_rooms_api,
     watch_roster_pages,
 )
+from childsafe.web.admission import AdmissionMiddleware, AdmissionPolicy
 from childsafe.web.deps import commit_in_endpoint_thread, read_csrf_field
 from childsafe.web.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 
@@ -87,6 +88,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(problems.UnexpectedErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes,
                        on_too_large=too_large)
+    # Past capacity: 429 with Retry-After at once, before the body is read (inside the
+    # security headers, so a refusal carries them too).
+    app.add_middleware(AdmissionMiddleware, policy=AdmissionPolicy(
+        max_inflight=settings.max_inflight, max_waiting=settings.admission_max_waiting,
+        queue_seconds=settings.admission_queue_ms / 1000,
+        retry_after_s=settings.admission_retry_after_s))
     app.add_middleware(SecurityHeadersMiddleware)
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
