@@ -170,7 +170,7 @@ def stream(conn: http.client.HTTPConnection, room_id: str, key: str,
            items: list[dict[str, Any]], sent_at: dict[tuple[str, str], float]) -> dict[str, Any]:
     """POST the schedule at RATE messages/s (open loop: a slow answer delays the next batch,
     which shows as send lag); record when each message's POST started."""
-    interval, messages, late = PER_BATCH / RATE, 0, 0.0
+    interval, messages, late, posts = PER_BATCH / RATE, 0, 0.0, []
     t_next = started = time.perf_counter()
     for batch in schedule(items):
         now = time.perf_counter()
@@ -187,6 +187,7 @@ def stream(conn: http.client.HTTPConnection, room_id: str, key: str,
                      {"authorization": f"Bearer {key}", "content-type": "application/json"})
         response = conn.getresponse()
         answer = response.read()
+        posts.append((time.perf_counter() - t0) * 1000)
         if response.status != 202:
             raise SystemExit(f"POST failed: {response.status} {answer[:500]!r}")
         for cid, m in batch:
@@ -195,7 +196,8 @@ def stream(conn: http.client.HTTPConnection, room_id: str, key: str,
         t_next += interval
     sending = time.perf_counter() - started
     return {"messages": messages, "send_seconds": round(sending, 2),
-            "achieved_rate": round(messages / sending), "max_send_lag_ms": round(late * 1000, 1)}
+            "achieved_rate": round(messages / sending), "max_send_lag_ms": round(late * 1000, 1),
+            "post_p50_ms": pct(sorted(posts), 0.5), "post_p99_ms": pct(sorted(posts), 0.99)}
 
 
 def wait_until_scored(db: Database, timeout: float = 60) -> None:

@@ -41,6 +41,7 @@ _MESSAGES = cast(Table, WatchMessageRow.__table__)
 _SET_SCORE = (update(_MESSAGES).where(_MESSAGES.c.id == bindparam("row_id"))
               .values(score=bindparam("score"), cues=bindparam("cues")))
 MAX_PER_CALL = 2_000  # bounds one transaction (and the lock) after a long outage
+BATCH_BUDGET = 300  # messages a consumer scores per transaction before it commits
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as case references: read aloud safely
 
 
@@ -99,10 +100,13 @@ def score_conversation(session: Session, keyring: Keyring, conversation_id: int,
 
 def score_conversations(session: Session, keyring: Keyring, conversation_ids: Sequence[int],
                         now: datetime | None = None, *, detector: Detector | None = None,
-                        limit: int = MAX_PER_CALL, skip_locked: bool = False) -> list[ScoreResult]:
+                        limit: int = MAX_PER_CALL, budget: int | None = None,
+                        skip_locked: bool = False) -> list[ScoreResult]:
     """`score_conversation` for several conversations in one transaction (what a consumer
     does with a batch of wake-ups: one commit, one routing look-up per room). At most
-    `limit` messages per conversation; results in id order, unknown ids left out."""
+    `limit` messages per conversation and, with `budget`, about that many in all (the
+    conversations past it are left for another call: on SQLite, ingestion waits for the
+    transaction). Results in id order, unknown ids left out."""
     from childsafe.store.models import utcnow
 
     now = now or utcnow()
@@ -111,10 +115,15 @@ def score_conversations(session: Session, keyring: Keyring, conversation_ids: Se
     held = {c.id for c in convs}
     results = {cid: ScoreResult(cid, 0, 0, 0, skipped=True) for cid in wanted
                if cid not in held and skip_locked}
-    lagging = [c for c in convs if c.scored_seq < c.ingested_seq]
+    lagging: list[ConversationRow] = []
+    planned = 0
     for conv in convs:
-        if conv.scored_seq >= conv.ingested_seq:
-            results[conv.id] = ScoreResult(conv.id, 0, conv.scored_seq, 0)
+        lag = conv.ingested_seq - conv.scored_seq
+        if lag <= 0 or (budget is not None and lagging and planned >= budget):
+            results[conv.id] = ScoreResult(conv.id, 0, conv.scored_seq, max(lag, 0))
+        else:
+            lagging.append(conv)
+            planned += min(lag, limit)
     if lagging:
         rows = session.execute(
             select(WatchMessageRow.id, WatchMessageRow.conversation_id, WatchMessageRow.seq,

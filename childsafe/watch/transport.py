@@ -35,7 +35,12 @@ from childsafe.core.crypto import Keyring
 from childsafe.core.registry import Registry
 from childsafe.store.db import Database
 from childsafe.store.models import utcnow
-from childsafe.watch.scoring import ScoreResult, pending_conversations, score_conversations
+from childsafe.watch.scoring import (
+    BATCH_BUDGET,
+    ScoreResult,
+    pending_conversations,
+    score_conversations,
+)
 
 log = logging.getLogger("childsafe.watch")
 
@@ -135,7 +140,8 @@ def score_until_done(db: Database, keyring: Keyring, conversation_ids: Sequence[
     todo = list(conversation_ids)
     while todo:
         with db.transaction() as session:
-            done = score_conversations(session, keyring, todo, now, skip_locked=True)
+            done = score_conversations(session, keyring, todo, now, budget=BATCH_BUDGET,
+                                       skip_locked=True)
         results += done
         todo = [r.conversation_id for r in done if r.remaining]
     return results

@@ -172,3 +172,14 @@ def test_a_batch_of_conversations_skips_one_another_transaction_holds(db, keyrin
         holder.rollback()
         holder.close()
     assert score(db, keyring, a).scored == 4
+
+
+def test_a_budget_leaves_later_conversations_for_the_next_transaction(db, keyring, room):
+    [a] = feed(db, keyring, room, sf.direct(sf.GROOMING, "u-adult", "u-kid", prefix="d"))
+    [b] = feed(db, keyring, room, sf.chat(sf.BENIGN))
+    with db.transaction() as s:
+        first = score_conversations(s, keyring, [a, b], NOW, budget=5)
+    assert [(r.scored, r.remaining) for r in first] == [(12, 0), (0, 4)]
+    with db.transaction() as s:
+        second = score_conversations(s, keyring, [a, b], NOW, budget=5)
+    assert [(r.scored, r.remaining) for r in second] == [(0, 0), (4, 0)]
