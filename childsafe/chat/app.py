@@ -104,7 +104,7 @@ class HeadersAndLimits:
                 headers += [(b"content-security-policy", self.csp.encode()),
                             (b"x-content-type-options", b"nosniff"),
                             (b"x-frame-options", b"DENY"),
-                            (b"referrer-policy", b"no-referrer"),
+                            (b"referrer-policy", b"same-origin"),  # no-referrer would null Origin
                             (b"cross-origin-opener-policy", b"same-origin"),
                             (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
                 if not scope.get("path", "").startswith("/static/"):
@@ -305,7 +305,7 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
                       member=store.is_member(room.slug, user.id),
                       channel=f"room:{room.slug}", post_url=f"/rooms/{room.slug}/messages",
                       report_url=f"/rooms/{room.slug}/report",
-                      participants=_participants(messages, user),
+                      participants=_participants(messages, user, store.members(room.slug)),
                       audience=audience_of(user), error=request.query_params.get("error", ""))
 
     @app.post("/rooms/{slug}/join")
@@ -515,9 +515,11 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
         return JSONResponse({"ok": outcome.status == 200, "detail": outcome.detail,
                              "duplicate": outcome.duplicate}, status_code=outcome.status)
 
-    def _participants(messages: list[Message], user: User) -> list[User]:
-        names = sorted({m.sender_username for m in messages
-                        if m.sender_username and m.sender_username != user.username})
+    def _participants(messages: list[Message], user: User, members: list[str]) -> list[User]:
+        """Who a report could be about: the room's members and the authors shown."""
+        names = sorted({m.sender_username for m in messages if m.sender_username}
+                       | set(members))
+        names = [n for n in names if n != user.username]
         return [u for u in (store.user_by_name(n) for n in names) if u is not None]
 
     return app

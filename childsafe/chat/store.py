@@ -329,6 +329,11 @@ class ChatStore:
         return self._one("SELECT 1 FROM members WHERE room_slug = ? AND user_id = ?",
                          (slug, user_id)) is not None
 
+    def members(self, slug: str, limit: int = 200) -> list[str]:
+        rows = self._all("SELECT u.username FROM members m JOIN users u ON u.id = m.user_id "
+                         "WHERE m.room_slug = ? ORDER BY u.username LIMIT ?", (slug, limit))
+        return [r[0] for r in rows]
+
     def member_count(self, slug: str) -> int:
         return int(self._one("SELECT count(*) FROM members WHERE room_slug = ?", (slug,))[0])
 

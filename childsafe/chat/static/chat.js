@@ -61,6 +61,20 @@
     }
     list.appendChild(item);
     item.scrollIntoView({ block: "nearest" });
+    offerToReport(ev);
+  }
+
+  // A new author becomes someone the "Report abuse" form can name.
+  function offerToReport(ev) {
+    var select = document.getElementById("reported");
+    if (!select || ev.kind !== "user" || !ev.sender || ev.sender === me) { return; }
+    for (var i = 0; i < select.options.length; i += 1) {
+      if (select.options[i].value === ev.sender) { return; }
+    }
+    var option = document.createElement("option");
+    option.value = String(ev.sender);
+    option.textContent = String(ev.sender_name || "") + " (@" + String(ev.sender) + ")";
+    select.appendChild(option);
   }
 
   function showNotice(ev) {
@@ -111,12 +125,17 @@
       var errorLine = document.getElementById("post-error");
       var text = form.querySelector("textarea");
       var button = form.querySelector("button");
+      var sent = text.value;
+      var data = new FormData(form);
       button.disabled = true;
-      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+      fetch(form.action, { method: "POST", body: data, credentials: "same-origin",
                            headers: { Accept: "application/json" } })
         .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, status: r.status, data: data }; }); })
         .then(function (res) {
-          if (res.ok) { text.value = ""; errorLine.hidden = true; }
+          if (res.ok) {
+            if (text.value === sent) { text.value = ""; }  // not what was typed since
+            errorLine.hidden = true;
+          }
           else if (res.status === 401) { window.location.href = "/login"; }
           else { errorLine.textContent = String(res.data.error || "The message was not sent."); errorLine.hidden = false; }
         })
