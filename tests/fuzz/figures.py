@@ -6,8 +6,18 @@ as JSON at the end (`tests/fuzz/conftest.py`).
 
 from __future__ import annotations
 
+import os
 from collections import Counter, defaultdict
 from typing import Any
+
+# A longer, randomized hunt (e.g. nightly): CHILDSAFE_FUZZ_SCALE=20 CHILDSAFE_FUZZ_RANDOM=1.
+SCALE = max(1, int(os.environ.get("CHILDSAFE_FUZZ_SCALE", "1")))
+DERANDOMIZE = os.environ.get("CHILDSAFE_FUZZ_RANDOM", "") != "1"
+
+
+def examples(n: int) -> int:
+    """`n` examples, times the scale."""
+    return n * SCALE
 
 # "api": operation label -> status code -> responses; "xss": page -> payloads rendered; ...
 FIGURES: dict[str, Any] = {"api": defaultdict(Counter), "properties": Counter(),

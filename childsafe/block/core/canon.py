@@ -154,7 +154,9 @@ def _host_of(authority: bytes) -> bytes:
         end = host.find(b"]")
         host = host[: end + 1] if end >= 0 else host
     elif b":" in host:
-        host = host[: host.rfind(b":")]
+        # Everything from the first ':' is the port, valid or not: a host keeps no colon,
+        # so its canonical form reads back as itself ("0::" is host "0", not "0:").
+        host = host[: host.find(b":")]
     host = _DOTS_RE.sub(b".", host.strip(b"."))
     return host
 
