@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from childsafe.core.audit import AuditEvent
-from childsafe.core.errors import DomainError, NotFound
+from childsafe.core.errors import DomainError, NotFound, PermissionDenied
 from childsafe.core.permissions import Permission
 from childsafe.core.principal import Principal
 from childsafe.reports import intake, pooling, preservation
@@ -25,6 +25,7 @@ from childsafe.store import audit, cases, casework
 from childsafe.store.agencies import list_agencies
 from childsafe.store.models import AgencyRow, UserRow
 from childsafe.store.report_models import EvidenceRow, ReportRow, ReportUpdateRow
+from childsafe.web import denials
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, ip_of, now_of, requires, settings_of
 
@@ -115,6 +116,8 @@ def _act(request: Request, session: Session, principal: Principal, case_id: str,
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
+        if isinstance(exc, PermissionDenied):  # e.g. a shared case's owner-only action
+            denials.record_here(request, session, exc)
         case = cases.get_case(session, principal, case_id, ip=ip_of(request))
         return _render(request, session, principal, case, error=exc.detail, status=exc.status)
     return RedirectResponse(f"/cases/{case_id}?done={done}", status_code=303)
@@ -214,8 +217,12 @@ def referral(case_id: str, request: Request,
              session: Session = DbSession) -> Response:
     """A printable police referral: summary, triage reasons and evidence hashes (no content).
 
-    Part of escalating, so officers may print it; every print is audited as an export."""
+    Part of escalating, so officers may print it; every print is audited as an export. Like
+    escalating, it is the owning agency's: an agency the case is shared with reads it only."""
     case = cases.get_case(session, principal, case_id, ip=ip_of(request))
+    if case.agency_id != principal.agency_id:
+        raise PermissionDenied("This case is shared with your agency for reading only; the "
+                               "agency that owns it prints the referral.")
     audit.append(session, AuditEvent("case.export", actor=principal.username,
                                      agency=principal.agency_code, object_type="case",
                                      object_id=case.id, detail={"format": "referral"},

@@ -1,25 +1,31 @@
-"""The officer console: home page (queue, chart, activity). Case pages: `case_pages`."""
+"""The officer console: home page (queue, chart, activity), the agency's audit export.
+
+Case pages: `case_pages`."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from childsafe.core.audit import AuditEvent
 from childsafe.core.cases import CaseStatus
 from childsafe.core.permissions import Permission
 from childsafe.core.principal import Principal
 from childsafe.store import audit, cases
-from childsafe.store.models import AgencyRow, CaseRow, UserRow
+from childsafe.store.models import AgencyRow, AuditRow, CaseRow, UserRow
 from childsafe.web.charts import bar_chart
-from childsafe.web.deps import DbSession, now_of, requires, settings_of
+from childsafe.web.deps import DbSession, ip_of, now_of, requires, settings_of
 from childsafe.web.security import csrf_token
 
 router = APIRouter(include_in_schema=False)
+AUDIT_EXPORT_MAX = 5000
 
 
 def _sla(case: CaseRow, now: datetime) -> dict[str, object] | None:
@@ -80,3 +86,32 @@ def home(request: Request, principal: Principal = requires(Permission.CONSOLE_VI
     if principal.can(Permission.AUDIT_READ):
         context["activity"] = audit.recent(session, agency=principal.agency_code, limit=15)
     return page(request, "home.html", context)
+
+
+@router.get("/audit/export")
+def audit_export(request: Request, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=AUDIT_EXPORT_MAX)] = AUDIT_EXPORT_MAX,
+                 principal: Principal = requires(Permission.AUDIT_READ),
+                 session: Session = DbSession) -> Response:
+    """The caller's agency's audit entries after `after` (seq), oldest first, as JSON Lines.
+
+    Only entries recorded for the caller's own agency; each keeps its seq and chain hashes,
+    so they can be checked against a full `childsafe admin verify-audit`. The export itself
+    is audited (and so appears in the next export)."""
+    rows = list(session.scalars(select(AuditRow).where(
+        AuditRow.agency == principal.agency_code, AuditRow.seq > after)
+        .order_by(AuditRow.seq).limit(limit)))
+    lines = [json.dumps({"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor,
+                         "agency": r.agency, "action": r.action, "outcome": r.outcome,
+                         "object_type": r.object_type, "object_id": r.object_id,
+                         "detail": r.detail or {}, "ip": r.ip, "prev_hash": r.prev_hash,
+                         "hash": r.hash}, sort_keys=True, ensure_ascii=False) for r in rows]
+    audit.append(session, AuditEvent("audit.export", actor=principal.username,
+                                     agency=principal.agency_code, object_type="audit",
+                                     ip=ip_of(request),
+                                     detail={"after": after, "entries": len(rows),
+                                             "last": rows[-1].seq if rows else None}))
+    name = f"audit-{principal.agency_code}-{now_of(request):%Y%m%dT%H%M%SZ}.jsonl"
+    return Response("".join(line + "\n" for line in lines), media_type="application/x-ndjson",
+                    headers={"content-disposition": f'attachment; filename="{name}"',
+                             "cache-control": "no-store"})

@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from childsafe.core.errors import DomainError
+from childsafe.web import denials
 from childsafe.web.security import BodyTooLarge, Message
 
 log = logging.getLogger("childsafe.web")
@@ -130,6 +132,8 @@ def install(app: FastAPI) -> None:
             errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
         if exc.status >= 500:
             log.error("domain error %s: %s", exc.code, exc.detail)
+        if exc.status in (403, 404):  # a refusal: audited after the request rolled back
+            await run_in_threadpool(denials.record, request, exc)
         return respond(request, exc.status, exc.title, exc.detail, code=exc.code, errors=errors)
 
     @app.exception_handler(RequestValidationError)
