@@ -126,6 +126,7 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
     post_limit = RateLimiter(settings.messages_per_window, settings.rate_window_s)
     signup_limit = RateLimiter(settings.signups_per_hour, 3600)
     login_limit = RateLimiter(settings.logins_per_window, 300)
+    report_limit = RateLimiter(20, 3600)  # hand-offs per user: the platform limits per provider
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -422,6 +423,11 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
             else None
         if reported is not None and reported.id == user.id:
             reported = None
+        if report_limit.hit(f"user:{user.id}"):
+            return render(request, "error.html", 429, title="Report abuse",
+                          message="You have opened many reports in the last hour. Please use "
+                                  "the report form directly.",
+                          fallback=f"{settings.public_platform}/report")
         if not any(not m.is_police for m in conversation.messages):
             # Nothing to attach: the plain report form (the platform needs a message).
             return RedirectResponse(f"{settings.public_platform}/report?" + urlencode(

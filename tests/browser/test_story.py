@@ -27,7 +27,7 @@ from childsafe.store.case_models import PoliceStationRow
 from childsafe.store.models import AgencyRow, CaseRow, utcnow
 from childsafe.store.report_models import EvidenceRow, ReportRow
 from tests.browser.conftest import log_in
-from tests.browser.test_report_wizard import choose, cont, country, h1, pick, text
+from tests.browser.test_report_wizard import axe_check, choose, cont, country, h1, pick, text
 from tests.chat import live as chat_live
 
 pytestmark = pytest.mark.browser
@@ -153,6 +153,7 @@ def test_the_seed_story(live_chat, people):
 
         # 2. The child and the adult are in the monitored teen lounge.
         chat_login(kim, chat.url, "kim", passwords["kim"])
+        axe_check(kim, "chat lobby")
         chat_login(dan, chat.url, "dan", passwords["dan"])
         enter_room(kim, chat.url)
         enter_room(dan, chat.url)
@@ -188,6 +189,7 @@ def test_the_seed_story(live_chat, people):
         assert police.locator(".police-label").inner_text().strip().startswith(
             "★ Police message — ")
         shots(kim, "child-sees-police-message")
+        axe_check(kim, "chat room with a police message")
         assert not worker.errors, worker.errors
 
         # 6. The child presses Report abuse: a new tab, the conversation attached.

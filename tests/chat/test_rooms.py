@@ -148,3 +148,34 @@ def test_websocket_needs_a_session_and_our_origin(chat):
     with pytest.raises(WebSocketDisconnect), chat.client.websocket_connect(
             f"/ws?c=room:{ROOM}", headers={"origin": "http://evil.test"}):
         pass
+
+
+def test_report_abuse_without_messages_opens_the_plain_form(chat):
+    chat.sign_up("kim", 13)
+    r = chat.client.post(f"/rooms/{ROOM}/report", data={"csrf": chat.csrf()},
+                         follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == ("http://127.0.0.1:8000/report?via=embed&provider=Chatty"
+                                     "&lang=en")
+
+
+def test_report_abuse_when_the_platform_is_unreachable_says_so(chat):
+    chat.sign_up("kim", 13)
+    chat.say("kim", ROOM, "hello")
+    r = chat.client.post(f"/rooms/{ROOM}/report", data={"csrf": chat.csrf()})
+    assert r.status_code == 503 and "could not be opened just now" in r.text
+    assert 'href="http://127.0.0.1:8000/report"' in r.text
+    assert chat.client.post(f"/rooms/{ROOM}/report", data={}).status_code == 403
+
+
+def test_conversation_pages_offer_report_abuse_and_the_tips_tab(chat):
+    chat.sign_up("kim", 13)
+    chat.sign_up("dan", 31)
+    chat.say("dan", ROOM, "hi")
+    page = chat.as_("kim").client.get(f"/rooms/{ROOM}").text
+    assert 'id="report-abuse"' in page and 'target="_blank"' in page
+    assert '<option value="dan">Dan (@dan)</option>' in page
+    assert ('<script src="http://127.0.0.1:8000/static/embed.js" data-provider="Chatty" '
+            'data-lang="en" data-audience="young_person" defer></script>') in page
+    dm = chat.client.get("/dm/dan").text
+    assert 'action="/dm/dan/report"' in dm and "embed.js" in dm
