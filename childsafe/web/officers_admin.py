@@ -1,7 +1,8 @@
 """Agency admins manage their own agency's officers: create, roles, disable, reset MFA, unlock.
 
 Every change is audited by the store functions; an admin can never grant a role they do not
-hold the right to grant (only platform admins grant `platform-admin`), nor disable themselves.
+hold the right to grant (only platform admins grant `platform-admin`), nor disable themselves;
+such attempts are refused (422, the form with the message) and audited as `access.denied`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from childsafe.core.permissions import Permission, Role, parse_roles
 from childsafe.core.principal import Principal
 from childsafe.store import accounts
 from childsafe.store.models import AgencyRow, UserRow
+from childsafe.web import denials
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, now_of, requires
 from childsafe.web.schemas import RowId
@@ -67,6 +69,8 @@ def create_officer(request: Request, username: Field = "", display_name: Field =
                                  display_name=display_name, password=password, roles=role,
                                  email=email, actor=principal.username)
     except (DomainError, ValueError) as exc:
+        if isinstance(exc, PermissionDenied):  # a role the admin may not grant: audited
+            denials.record_here(request, session, exc)
         message = exc.detail if isinstance(exc, DomainError) else str(exc)
         return _render(request, session, principal, error=message, form=form, status=422)
     return RedirectResponse("/admin/officers?done=created", status_code=303)
@@ -88,6 +92,8 @@ def change_roles(request: Request, user_id: RowId, role: Field = "",
         if user.id == principal.user_id:
             raise PermissionDenied("Ask another administrator to change your own roles.")
     except (DomainError, ValueError) as exc:
+        if isinstance(exc, PermissionDenied):  # beyond the admin's grant, or their own roles
+            denials.record_here(request, session, exc)
         message = exc.detail if isinstance(exc, DomainError) else str(exc)
         return _render(request, session, principal, error=message, status=422)
     accounts.set_roles(session, user, role, actor=principal.username)

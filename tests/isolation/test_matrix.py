@@ -8,6 +8,8 @@ missing object), and every refusal of a signed-in caller is in the audit log.
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from tests.isolation.checks import KNOWN_GAPS, check_cell, route_rules, send
@@ -116,3 +118,26 @@ def test_refusal_entries_never_say_whether_the_object_exists(world: World) -> No
     first, second = [e for e in world.audit_after(before) if e.outcome == "denied"]
     assert (first.action, first.detail, first.object_type) == \
         (second.action, second.detail, second.object_type)
+
+
+@pytest.mark.parametrize(("actor", "role", "own"), [
+    ("ceop.admin", "platform-admin", False),  # only platform admins grant it
+    ("ceop.admin", "agency-admin", True),  # nobody changes their own roles
+])
+def test_role_escalation_is_refused_and_audited(world: World, actor: str, role: str,
+                                                own: bool) -> None:
+    target = str(world.user_ids[actor]) if own else world.fresh("officer_account")["user_id"]
+    before = world.audit_head()
+    r = world.clients[actor].post(f"/admin/officers/{target}/roles",
+                                  data={"role": role, "csrf": world.csrf[actor]},
+                                  follow_redirects=False)
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    entries = world.audit_after(before)
+    assert [(e.action, e.outcome, e.actor, e.object_id) for e in entries] == [
+        ("access.denied", "denied", actor, target)]
+    r = world.clients[actor].post("/admin/officers", data={
+        "username": f"esc.{secrets.token_hex(3)}", "display_name": "Escalation",
+        "email": "esc@example.com", "role": "platform-admin",
+        "password": "correct-horse-battery-staple", "csrf": world.csrf[actor]})
+    assert r.status_code == 422
+    assert world.audit_after(before)[-1].action == "access.denied"
