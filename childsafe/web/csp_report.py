@@ -1,9 +1,10 @@
 """Content-Security-Policy violation reports: browsers say when the policy blocked something.
 
-Every page's policy names this endpoint (`report-uri`, and `report-to` through the
-`Reporting-Endpoints` header). On our own pages a violation means markup got where it should
-not (an injection the policy stopped) or a page breaks its own policy: both are bugs to look
-at, so each is logged and counted (`violations_of(app)`).
+Every page's policy names this endpoint (`report-uri`; see `security.CSP` for why not
+`report-to`, whose Reporting API batches it reads all the same). On our own pages a
+violation means markup got where it should not (an injection the policy stopped) or a page
+breaks its own policy: both are bugs to look at, so each is logged and counted
+(`violations_of(app)`).
 
 Public, since browsers send reports without credentials, and so bounded: a body of at most
 `MAX_BODY_BYTES` holding at most `MAX_REPORTS` reports; `PER_CLIENT_PER_MINUTE` requests per

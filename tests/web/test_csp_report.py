@@ -36,9 +36,7 @@ def post(client, body, kind="application/csp-report", **kwargs):
 def test_every_page_names_the_endpoint(client):
     for path in ("/login", "/report", "/api/v1/agencies", "/no-such-page"):
         r = client.get(path)
-        assert "report-uri /csp-report" in r.headers["content-security-policy"], path
-        assert "report-to csp" in r.headers["content-security-policy"]
-        assert r.headers["reporting-endpoints"] == 'csp="/csp-report"'
+        assert r.headers["content-security-policy"].endswith("; report-uri /csp-report"), path
 
 
 def test_legacy_report_is_counted_and_logged_without_secrets(app, client, caplog):
