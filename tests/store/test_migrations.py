@@ -56,3 +56,26 @@ def test_downgrade_to_base_and_back(tmp_path):
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
     engine.dispose()
+
+
+def test_sqlite_table_rebuilds_keep_rows_that_point_at_them(tmp_path):
+    """0004 rebuilds `cases` on SQLite; with foreign keys enforced the copy-and-drop would
+    fire ON DELETE CASCADE on every case's shares (and SET NULL on reports' case links).
+    Upgrading a populated store keeps them."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    migrate.upgrade(engine, "0003_block_list")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO agencies (id, code, name, emergency_number, help_line, note, "
+                          "is_fallback, created_at) VALUES (1, 'UK-NCA-CEOP', 'CEOP', '999', '', '', "
+                          "0, '2026-11-23 09:00:00')"))
+        agency = 1
+        conn.execute(text("INSERT INTO cases (id, reference, agency_id, title, status, source, "
+                          "created_at, updated_at) VALUES ('c1', 'CS-1', :a, 't', 'new', 'manual', "
+                          "'2026-11-23 09:00:00', '2026-11-23 09:00:00')"), {"a": agency})
+        conn.execute(text("INSERT INTO case_shares (case_id, agency_id, reason, shared_at) "
+                          "VALUES ('c1', :a, 'pooling', '2026-11-23 09:00:00')"), {"a": agency})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT case_id FROM case_shares")).scalar_one() == "c1"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    engine.dispose()
