@@ -4,26 +4,31 @@
    detector (`combined`: rules, then the learned model; the rules alone only if the packaged
    model cannot be read, and the output says so) and the alert gate, a fresh state per
    conversation, as a watch worker does. Messages are built before timing; best of five.
-   A second figure is the whole scoring path in the store (`score_conversation` on SQLite:
-   decrypt, detect, write scores, state and alerts), one core, one conversation per
-   transaction of 50 messages.
-2. Alert latency: a real `childsafe serve` (uvicorn, one process, memory transport, SQLite)
-   on loopback. 200 grooming conversations interleaved with 200 ordinary ones (teen and adult
-   chat, hard negatives) are streamed as a chat provider would, through
+   A second figure is the whole scoring path in the store (`score_conversation`: decrypt,
+   detect, write scores, state and alerts), one core, one conversation per transaction of
+   50 messages. The store is SQLite; BENCH_WATCH_STORE=postgresql for PostgreSQL.
+2. Alert latency: a real `childsafe serve` (uvicorn, one process, memory transport) on
+   loopback (BENCH_WATCH_TRANSPORT=redis: the Redis transport, scored by one
+   `childsafe worker --watch` process instead of the server). 200 grooming conversations
+   interleaved with 200 ordinary ones (teen and adult chat, hard negatives) are streamed as a
+   chat provider would, through
    `POST /api/v1/rooms/{id}/messages`: each batch carries the next message of 20
    conversations, at BENCH_WATCH_RATE messages/s (default 1,000). For each alert, latency is
    from the start of the POST that carried the crossing message to the AlertRow being
-   visible in the store (polled every 2 ms from another process's connection).
+   visible in the store (polled every 2 ms by the benchmark process).
 Targets (issue 6): >= 25,000 messages/s per core through detection, alert p99 < 1 s.
 The last line is one JSON object.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -61,6 +66,10 @@ from childsafe.watch.settings import default_detector_settings, detector_named  
 TARGET_RATE, TARGET_P99_MS = 25_000, 1000
 GROOMING, ORDINARY, PER_BATCH = 200, 200, 20
 RATE = float(os.environ.get("BENCH_WATCH_RATE", "1000"))
+TRANSPORT = os.environ.get("BENCH_WATCH_TRANSPORT", "memory")  # or redis: + a `worker --watch`
+STORE = os.environ.get("BENCH_WATCH_STORE", "sqlite")  # or postgresql (CHILDSAFE_TEST_PG_URL)
+PG_ADMIN = os.environ.get("CHILDSAFE_TEST_PG_URL",
+                          "postgresql+psycopg://childsafe:childsafe@127.0.0.1:5432/postgres")
 POLL_S = 0.002
 
 
@@ -81,9 +90,9 @@ def detection(detector: Detector, threshold: float) -> tuple[float, int, int]:
     return total / best, total, alerts
 
 
-def store_scoring(tmp: Path, keyring: Keyring) -> float:
-    """Messages/s through `score_conversation` on SQLite (decrypt, detect, write), one core."""
-    db, room_id = setup_store(tmp / "scoring.db", keyring)
+def store_scoring(url: str, keyring: Keyring) -> float:
+    """Messages/s through `score_conversation` (decrypt, detect, write), one core."""
+    db, room_id = setup_store(url, keyring)
     items = generate(60, seed=1)
     total = 0
     with db.transaction() as s:
@@ -113,9 +122,30 @@ def store_scoring(tmp: Path, keyring: Keyring) -> float:
     return total / elapsed
 
 
-def setup_store(path: Path, keyring: Keyring) -> tuple[Database, str]:
-    """A migrated SQLite store with agencies, one monitored room, a 24/7 shift."""
-    url = f"sqlite:///{path}"
+@contextlib.contextmanager
+def store_url(path: Path) -> Iterator[str]:
+    """An empty store of kind STORE: a SQLite file at `path`, or a fresh PostgreSQL database
+    (dropped afterwards)."""
+    if STORE != "postgresql":
+        yield f"sqlite:///{path}"
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"childsafe_watch_bench_{os.getpid()}_{path.stem}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def setup_store(url: str, keyring: Keyring) -> tuple[Database, str]:
+    """A migrated store with agencies, one monitored room, a 24/7 shift."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -213,14 +243,39 @@ def wait_until_scored(db: Database, timeout: float = 60) -> None:
     raise SystemExit("messages were still unscored a minute after the last POST")
 
 
-def latency_run(tmp: Path, keyring: Keyring) -> dict[str, Any]:
-    db, room_id = setup_store(tmp / "serve.db", keyring)
+@contextlib.contextmanager
+def watch_worker(env: dict[str, str], tmp: Path) -> Iterator[None]:
+    """With the Redis transport, one `childsafe worker --watch` scores; the stream is
+    deleted afterwards."""
+    if TRANSPORT != "redis":
+        yield
+        return
+    import redis
+
+    log = (tmp / "worker.log").open("wb")
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "childsafe"), "worker", "--watch"],
+                              env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        yield
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        log.close()
+        client = redis.Redis.from_url(os.environ.get("CHILDSAFE_REDIS_URL", "redis://127.0.0.1:6379/0"))
+        client.delete(env["CHILDSAFE_WATCH_STREAM"])
+        client.close()
+
+
+def latency_run(tmp: Path, url: str, keyring: Keyring) -> dict[str, Any]:
+    db, room_id = setup_store(url, keyring)
     with db.transaction() as s:
         provider = providers.get_provider(s, "BenchChat")
         key = providers.issue_key(s, provider, "provider:message:write").plaintext
     items = corpus()
     env = {"CHILDSAFE_DATA_DIR": str(tmp), "CHILDSAFE_DATABASE_URL": db.url,
-           "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_WATCH_TRANSPORT": "memory"}
+           "CHILDSAFE_KEYS": keyring.to_json(), "CHILDSAFE_WATCH_TRANSPORT": TRANSPORT,
+           "CHILDSAFE_WATCH_STREAM": f"childsafe:bench:{os.getpid()}",
+           "CHILDSAFE_WATCH_SERVE_CONSUMER": "false"}
     sent_at: dict[tuple[str, str], float] = {}  # (conversation key, message id) -> POST start
     seen: dict[str, float] = {}  # alert id -> first seen
     stop = threading.Event()
@@ -236,7 +291,7 @@ def latency_run(tmp: Path, keyring: Keyring) -> dict[str, Any]:
         finally:
             reader.dispose()
 
-    with running_server(env, tmp / "server.log") as (base, _server):
+    with running_server(env, tmp / "server.log") as (base, _server), watch_worker(env, tmp):
         host, port = base.removeprefix("http://").split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         poller = threading.Thread(target=poll, daemon=True)
@@ -281,14 +336,16 @@ def main() -> dict[str, Any]:
           flush=True)
     keyring = new_keyring()
     with tempfile.TemporaryDirectory(prefix="childsafe-watch-bench-") as tmp:
-        scoring_rate = store_scoring(Path(tmp), keyring)
-        print(f"store scoring path (SQLite, decrypt + detect + write): {scoring_rate:,.0f} "
+        with store_url(Path(tmp) / "scoring.db") as url:
+            scoring_rate = store_scoring(url, keyring)
+        print(f"store scoring path ({STORE}, decrypt + detect + write): {scoring_rate:,.0f} "
               "messages/s on one core", flush=True)
-        run = latency_run(Path(tmp), keyring)
+        with store_url(Path(tmp) / "serve.db") as url:
+            run = latency_run(Path(tmp), url, keyring)
     lat = run.pop("latencies_ms")
     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
     print(f"alert latency over {len(lat)} alerts ({run['messages']} messages at "
-          f"{run['achieved_rate']}/s through POST, memory transport, SQLite): p50 {p50} ms, "
+          f"{run['achieved_rate']}/s through POST, {TRANSPORT} transport, {STORE}): p50 {p50} ms, "
           f"p99 {p99} ms, max {round(max(lat), 1) if lat else 'n/a'} ms (target p99 < "
           f"{TARGET_P99_MS} ms); grooming conversations alerted {run['grooming_alerted']}/"
           f"{GROOMING}, ordinary {run['ordinary_alerted']}/{ORDINARY}; unscored "
@@ -296,8 +353,8 @@ def main() -> dict[str, Any]:
     result = {"messages_per_s": round(rate), "alert_p50_ms": p50, "alert_p99_ms": p99,
               "alert_max_ms": round(max(lat), 1) if lat else None,
               "alert_mean_ms": round(statistics.fmean(lat), 1) if lat else None,
-              "detector": detector.name, "threshold": threshold, "store": "sqlite",
-              "transport": "memory", "detection_messages": total,
+              "detector": detector.name, "threshold": threshold, "store": STORE,
+              "transport": TRANSPORT, "detection_messages": total,
               "store_scoring_messages_per_s": round(scoring_rate),
               "target_messages_per_s": TARGET_RATE, "target_alert_p99_ms": TARGET_P99_MS,
               **run}
