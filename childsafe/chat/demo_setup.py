@@ -110,6 +110,15 @@ def _read(path: Path) -> dict[str, str]:
         return {}
 
 
+def demo_chat_settings(platform: Settings, port: int) -> ChatSettings:
+    """The chat's settings for the demo: its data beside the platform's (data_dir/chat)
+    unless CHILDSAFE_CHAT_DATA_DIR says otherwise."""
+    chat = ChatSettings(port=port)
+    if not os.environ.get("CHILDSAFE_CHAT_DATA_DIR"):
+        chat = chat.model_copy(update={"data_dir": platform.data_dir / "chat"})
+    return chat
+
+
 def set_up(platform: Settings, chat: ChatSettings) -> tuple[Credentials, list[DemoAccount]]:
     """Connect the chat to the platform (already migrated and seeded) and seed chat accounts."""
     db = Database(platform.effective_database_url)

@@ -107,10 +107,9 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
         if not no_serve:
             serve(host=host, port=port, workers=1)
         return
-    from childsafe.chat.config import ChatSettings
-    from childsafe.chat.demo_setup import run_together, set_up
+    from childsafe.chat.demo_setup import demo_chat_settings, run_together, set_up
 
-    chat = ChatSettings(port=chat_port)
+    chat = demo_chat_settings(settings, chat_port)
     _, chat_logins = set_up(settings, chat)
     console.print(chat_cli.accounts_table(list(chat_logins)))
     if not no_serve:
