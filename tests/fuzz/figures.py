@@ -21,7 +21,7 @@ def examples(n: int) -> int:
 
 # "api": operation label -> status code -> responses; "xss": page -> payloads rendered; ...
 FIGURES: dict[str, Any] = {"api": defaultdict(Counter), "properties": Counter(),
-                           "xss": defaultdict(int)}
+                           "xss": {}}
 
 
 def as_json() -> dict[str, Any]:

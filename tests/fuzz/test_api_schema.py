@@ -23,9 +23,9 @@ from schemathesis.python import asgi
 
 from childsafe.config import Settings
 from childsafe.web.app import create_app
-from tests.fuzz.figures import FIGURES
+from tests.fuzz.figures import DERANDOMIZE, FIGURES, examples
 
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = examples(40)
 BASE_URL = "https://testserver"
 CHECKS = ["not_a_server_error", "response_schema_conformance", "status_code_conformance",
           "content_type_conformance"]
@@ -62,7 +62,7 @@ def api(fuzz_env):
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+@settings(max_examples=MAX_EXAMPLES, derandomize=DERANDOMIZE, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms(case, api):
     response = case.call_and_validate(base_url=BASE_URL, session=api.extra["client"],
@@ -96,7 +96,7 @@ def test_api_on_real_objects(method, path, mode, api):
     seen = FIGURES["api"][f"{method} {path} (real objects)"]
 
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=pinned))
-    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+    @settings(max_examples=MAX_EXAMPLES, derandomize=DERANDOMIZE, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def run(case):
         response = case.call_and_validate(base_url=BASE_URL, session=api.extra["client"],

@@ -16,10 +16,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests.fuzz.conftest import report_body
-from tests.fuzz.figures import FIGURES
+from tests.fuzz.figures import DERANDOMIZE, FIGURES, examples
 from tests.fuzz.test_api_schema import BASE_URL, CONFIG, published_schema
 
-SCENARIOS = 80
+SCENARIOS = examples(80)
 STEPS = 8
 
 # (source operation, status, target operation, parameter, runtime expression)
@@ -91,5 +91,5 @@ def test_api_stateful(fuzz_env):
 
     with client:
         Workflow.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=STEPS,
-                                       derandomize=True, deadline=None, database=None,
+                                       derandomize=DERANDOMIZE, deadline=None, database=None,
                                        suppress_health_check=list(HealthCheck)))

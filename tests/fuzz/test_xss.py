@@ -342,7 +342,8 @@ def inspect(page: Any, site: Site, path: str, *, every: list[str] | None = None,
     response = page.goto(site.url + path)
     assert response is not None and response.status < 500, (path, response and response.status)
     page.wait_for_load_state("load")
-    name = re.sub(r"[0-9a-f-]{16,}|rm_[0-9a-f]+|R-[A-Z0-9-]+", "…", path.split("?")[0])
+    name = re.sub(r"[A-Za-z0-9_-]{20,}|rm_[0-9a-f]+|%3C.*", "…", path.split("?")[0])
+    name += " (query)" if "?" in path else ""
     assert page.evaluate("typeof window.__xss") == "undefined", f"a payload ran on {path}"
     assert page.evaluate("window.__cspEvents") == [], f"CSP blocked something on {path}"
     assert page.evaluate(DOM_SCAN) == [], f"dangerous markup on {path}"
@@ -352,7 +353,10 @@ def inspect(page: Any, site: Site, path: str, *, every: list[str] | None = None,
     if some:
         assert any(p.strip() in text for p in some), f"{path}: none of the payloads shown"
     shown = sum(1 for p in PAYLOADS if p.strip() in text)
-    FIGURES["xss"][name] = max(FIGURES["xss"].get(name, 0), shown)
+    pages = FIGURES["xss"].setdefault("pages", {})
+    pages[name] = max(pages.get(name, 0), shown)
+    FIGURES["xss"]["page loads"] = FIGURES["xss"].get("page loads", 0) + 1
+    FIGURES["xss"]["payloads shown"] = FIGURES["xss"].get("payloads shown", 0) + shown
 
 
 def test_no_payload_runs_on_any_page(site, chromium):
