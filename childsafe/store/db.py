@@ -205,8 +205,12 @@ class Database:
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
-        """Like `reading()`, for Core statements only: no ORM session around them."""
+        """Like `reading()`, for Core statements only: no ORM session around them. On
+        PostgreSQL each statement is its own transaction (autocommit: no BEGIN and ROLLBACK
+        round trips), which is what READ COMMITTED gives a series of reads anyway."""
         with self._read_engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     def session(self) -> Session:
