@@ -105,7 +105,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
                   "code with an authenticator app (or use the key shown under it).")
     if no_chat:
         if not no_serve:
-            serve(host=host, port=port, workers=1)
+            serve(host=host, port=port, workers=1, access_log=True)
         return
     from childsafe.chat.demo_setup import demo_chat_settings, run_together, set_up
 
