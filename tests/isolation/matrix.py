@@ -360,6 +360,7 @@ LEAKS: list[tuple[str, str, str, frozenset[str]]] = [
                                                           "platform.admin")),
     ("GET", "/admin/officers", "officer_account", actors("hsi:agency-admin", "platform.admin")),
     ("GET", "/api/v1/rooms", "room", frozenset({"provider.beta"})),
+    ("GET", "/api/v1/rooms?external_id=alpha-room-marker", "room", frozenset({"provider.beta"})),
     ("GET", "/audit/export", "case_reference", actors("hsi:supervisor", "hsi:agency-admin",
                                                       "platform.admin")),
 ]
