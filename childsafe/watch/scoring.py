@@ -72,11 +72,13 @@ def new_alert_reference() -> str:
 
 def lock_conversations(session: Session, ids: Sequence[int], *,
                        skip_locked: bool = False) -> list[ConversationRow]:
-    """The rows, locked in id order. `skip_locked` (PostgreSQL) leaves out rows another
-    transaction holds: an ingest, which wakes the scorers again after its commit, or a
-    scorer, which already sees every message committed before it took the lock."""
+    """The rows, locked in (room, key) order: the order ingestion locks a batch's
+    conversations in, so a scorer and an ingest never wait for each other in a cycle.
+    `skip_locked` (PostgreSQL) leaves out rows another transaction holds instead of waiting:
+    an ingest wakes the scorers again after its commit, and a scorer already sees every
+    message committed before it took the lock."""
     query = select(ConversationRow).where(ConversationRow.id.in_(list(ids))).order_by(
-        ConversationRow.id).with_for_update(skip_locked=skip_locked)
+        ConversationRow.room_id, ConversationRow.key).with_for_update(skip_locked=skip_locked)
     return list(session.scalars(query.execution_options(populate_existing=True)))
 
 

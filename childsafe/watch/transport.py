@@ -140,8 +140,7 @@ def score_until_done(db: Database, keyring: Keyring, conversation_ids: Sequence[
     todo = list(conversation_ids)
     while todo:
         with db.transaction() as session:
-            done = score_conversations(session, keyring, todo, now, budget=BATCH_BUDGET,
-                                       skip_locked=True)
+            done = score_conversations(session, keyring, todo, now, budget=BATCH_BUDGET)
         results += done
         todo = [r.conversation_id for r in done if r.remaining]
     return results
