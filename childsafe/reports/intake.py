@@ -4,6 +4,13 @@ The pure decisions (questionnaire, identity, evidence checks, dedup keys, verifi
 live in `childsafe.reports.core`; this module persists their results in one transaction and
 queues the side effects (the verification mail) through the outbox.
 
+Filing is two steps, so that the transaction only writes: `prepare_report` does everything
+that needs no store (limits, routing from the per-process table, encryption, hashes, keys,
+the sealed mail) and `write_reports` stores one or many prepared reports with one statement
+per table. `submit_report` is both in the caller's transaction; the provider API hands
+prepared reports to a group-commit writer (`childsafe.store.group_commit`), which writes the
+reports that arrive together in one transaction.
+
 Decisions taken here, in the reporter's interest:
 - a report whose reporter gives an email waits for the email to be verified before it reaches
   officers, and is deleted after 72 hours if never verified;

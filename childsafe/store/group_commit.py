@@ -53,22 +53,33 @@ class GroupCommit(Generic[T, R]):
         with self._lock:
             self._queue.put((item, future))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
+                self._start()
         return future
 
     async def run(self, item: T) -> R:
         """`submit` for a coroutine: await the committed result without holding a thread."""
         return await asyncio.wrap_future(self.submit(item))
 
+    def _start(self) -> None:  # with self._lock held
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            with self._lock:
+                self._thread = None
+                if not self._queue.empty():  # left by an unexpected error: carry on
+                    self._start()
+
+    def _serve(self) -> None:
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_s)
             except queue.Empty:
                 with self._lock:
                     if self._queue.empty():
-                        self._thread = None
                         return
                 continue
             batch = [first]
