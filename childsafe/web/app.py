@@ -20,6 +20,7 @@ from childsafe.store.db import Database
 from childsafe.store.models import utcnow
 from childsafe.watch.transport import lifespan as watch_lifespan
 from childsafe.web import (
+    access_log,
     api,
     auth_pages,
     block_console,
@@ -117,4 +118,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(report_pages.router)
     commit_in_endpoint_thread(app)
     logging.getLogger("childsafe").setLevel(logging.INFO)
+    access_log.install()
     return app
