@@ -27,6 +27,7 @@ from childsafe.watch import rooms, roster, thresholds
 from childsafe.watch.core.roster import DAY_NAMES, RosterError, format_clock, format_days, zone
 from childsafe.web.console import page
 from childsafe.web.deps import DbSession, ip_of, now_of, requires, settings_of
+from childsafe.web.schemas import RowId
 from childsafe.web.watch_coverage_chart import colour_of, coverage_chart, local_span, runs
 
 router = APIRouter(prefix="/console/watch", include_in_schema=False)
@@ -179,7 +180,7 @@ def add_shift(request: Request, timezone: Field = "", days: Field = "", start: F
 
 
 @router.post("/roster/shifts/{shift_id}/remove")
-def remove_shift(request: Request, shift_id: int,
+def remove_shift(request: Request, shift_id: RowId,
                  principal: Principal = requires(Permission.WATCH_MANAGE),
                  session: Session = DbSession) -> Response:
     roster.remove_shift(session, settings_of(request).keyring, principal, shift_id,

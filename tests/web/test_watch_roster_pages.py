@@ -123,6 +123,8 @@ def test_shifts_and_notes_belong_to_the_agency(as_user, db):
     assert "Night watch" not in theirs.text and "keep an eye" not in theirs.text
     r = _post(hsi, "/console/watch/roster", f"/console/watch/roster/shifts/{shift_id}/remove", {})
     assert r.status_code == 404
+    huge = _post(ceop, "/console/watch/roster", f"/console/watch/roster/shifts/{2**64 + 1}/remove", {})
+    assert huge.status_code == 422  # an id past 64 bits is a clear error, not a 500
     admin = as_user("ceop.admin", roles="agency-admin")  # manages the roster, reads no notes
     own = admin.get("/console/watch/roster")
     assert "Night watch" in own.text and "keep an eye" not in own.text
