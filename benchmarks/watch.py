@@ -68,6 +68,7 @@ GROOMING, ORDINARY, PER_BATCH = 200, 200, 20
 RATE = float(os.environ.get("BENCH_WATCH_RATE", "1000"))
 TRANSPORT = os.environ.get("BENCH_WATCH_TRANSPORT", "memory")  # or redis: + a `worker --watch`
 STORE = os.environ.get("BENCH_WATCH_STORE", "sqlite")  # or postgresql (CHILDSAFE_TEST_PG_URL)
+WORKER_THREADS = int(os.environ.get("BENCH_WATCH_WORKER_THREADS", "2"))  # redis: consumers
 PG_ADMIN = os.environ.get("CHILDSAFE_TEST_PG_URL",
                           "postgresql+psycopg://childsafe:childsafe@127.0.0.1:5432/postgres")
 POLL_S = 0.002
@@ -230,6 +231,22 @@ def stream(conn: http.client.HTTPConnection, room_id: str, key: str,
             "post_p50_ms": pct(sorted(posts), 0.5), "post_p99_ms": pct(sorted(posts), 0.99)}
 
 
+def warm_up(conn: http.client.HTTPConnection, room_id: str, key: str, db: Database) -> None:
+    """One ordinary chat through the whole path first: the scorer (server thread or worker
+    process) has loaded its detector and connections before anything is timed."""
+    body = json.dumps({"messages": [
+        {"message_id": f"warm-{i}", "author_id": f"w-{i % 2}", "text": text,
+         "sent_at": datetime.now(UTC).isoformat(), "conversation": "warm-up"}
+        for i, text in enumerate(["hi", "did you watch the match", "yeah", "see you"])]})
+    conn.request("POST", f"/api/v1/rooms/{room_id}/messages", body,
+                 {"authorization": f"Bearer {key}", "content-type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 202:
+        raise SystemExit(f"warm-up POST failed: {response.status}")
+    wait_until_scored(db)
+
+
 def wait_until_scored(db: Database, timeout: float = 60) -> None:
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -253,7 +270,8 @@ def watch_worker(env: dict[str, str], tmp: Path) -> Iterator[None]:
     import redis
 
     log = (tmp / "worker.log").open("wb")
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "childsafe"), "worker", "--watch"],
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "childsafe"), "worker", "--watch",
+                               "--threads", str(WORKER_THREADS)],
                               env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         yield
@@ -297,6 +315,7 @@ def latency_run(tmp: Path, url: str, keyring: Keyring) -> dict[str, Any]:
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         try:
+            warm_up(conn, room_id, key, db)
             run = stream(conn, room_id, key, items, sent_at)
             wait_until_scored(db)
         finally:
@@ -321,6 +340,18 @@ def latency_run(tmp: Path, url: str, keyring: Keyring) -> dict[str, Any]:
             "detector": crossing[0][3] if crossing else None, "latencies_ms": latencies}
 
 
+def log_errors(tmp: Path) -> int:
+    """Tracebacks the server and worker logged (printed: a benchmark must not hide them)."""
+    found = 0
+    for name in ("server.log", "worker.log"):
+        path = tmp / name
+        text = path.read_text(errors="replace") if path.exists() else ""
+        found += text.count("Traceback")
+        if "Traceback" in text:
+            print(f"{name}: {text[text.index('Traceback'):][:1500]}", flush=True)
+    return found
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -342,6 +373,7 @@ def main() -> dict[str, Any]:
               "messages/s on one core", flush=True)
         with store_url(Path(tmp) / "serve.db") as url:
             run = latency_run(Path(tmp), url, keyring)
+        run["log_errors"] = log_errors(Path(tmp))
     lat = run.pop("latencies_ms")
     p50, p99 = pct(lat, 0.5), pct(lat, 0.99)
     print(f"alert latency over {len(lat)} alerts ({run['messages']} messages at "

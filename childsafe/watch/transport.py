@@ -41,6 +41,7 @@ from childsafe.watch.scoring import (
     pending_conversations,
     score_conversations,
 )
+from childsafe.watch.settings import default_detector_settings, detector_named
 
 log = logging.getLogger("childsafe.watch")
 
@@ -205,6 +206,10 @@ class Consumer:
         return len(pending)
 
     def run(self, should_stop: Callable[[], bool]) -> None:
+        try:  # load the default detector (cue files, model) now, not at the first message
+            detector_named(default_detector_settings()[0])
+        except Exception:  # noqa: BLE001 - scoring logs it again, with the conversation
+            log.exception("watch: the default detector cannot be loaded")
         while not should_stop():
             now = time.monotonic()
             if self.sweep_seconds is not None and (
