@@ -42,7 +42,7 @@ from childsafe.core.cases import CaseSource
 from childsafe.core.crypto import Keyring, open_sealed, seal, split_envelope
 from childsafe.core.errors import DomainError, InvalidInput, NotFound
 from childsafe.core.principal import ProviderPrincipal
-from childsafe.ratelimit import RateLimiter, hit_async
+from childsafe.ratelimit import RateLimiter, first_refused
 from childsafe.reports import deliveries, triage_store
 from childsafe.reports.core import verification
 from childsafe.reports.core.engine import FlowResult
@@ -150,9 +150,10 @@ def _check_limits(ctx: IntakeContext, ip: str | None, contact: str) -> None:
 async def check_limits(ctx: IntakeContext, ip: str | None, reporter: Reporter) -> None:
     """The abuse limits of `prepare_report`, for a coroutine (the event loop is not blocked
     on a shared limiter); then call `prepare_report(..., limits_checked=True)`."""
-    for key, limit, window, refusal in _limits(ctx, ip, contact_key(ctx, reporter)):
-        if not await hit_async(ctx.limiter, key, limit=limit, window_seconds=window):
-            raise RateLimited(refusal)
+    limits = _limits(ctx, ip, contact_key(ctx, reporter))
+    refused = await first_refused(ctx.limiter, [(key, n, window) for key, n, window, _ in limits])
+    if refused is not None:
+        raise RateLimited(limits[refused][3])
 
 
 def _reference() -> str:
