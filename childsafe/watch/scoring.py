@@ -15,6 +15,7 @@ time of scoring, with that agency's detector and threshold.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -87,8 +88,43 @@ def lock_conversation(session: Session, conversation_id: int) -> ConversationRow
     return rows[0] if rows else None
 
 
+def detector_identity(detector: Detector) -> str:
+    """Which detector, and which trained model, a stored state belongs to.
+
+    The learned layer keeps per-author sums of *its* weights in the state; a state built by
+    another detector or model means nothing to it, so a change of either rebuilds the state.
+    """
+    artifact = getattr(detector, "artifact", None) or getattr(
+        getattr(detector, "learned", None), "artifact", None)
+    if artifact is None:
+        return detector.name
+    digest = hashlib.sha256(artifact.to_json().encode()).hexdigest()[:16]
+    return f"{detector.name}:{artifact.name}:{digest}"
+
+
 def load_state(row: ConversationRow) -> ConversationState:
     return ConversationState.from_dict(row.state) if row.state else ConversationState(str(row.id))
+
+
+def _state_for(session: Session, keyring: Keyring, conv: ConversationRow, room: RoomRow,
+               detector: Detector, identity: str) -> ConversationState:
+    """The conversation's state for this detector: as stored, or rebuilt by replaying the
+    messages already scored (their scores and the alerts raised stay as they were; authors
+    already alerted stay alerted)."""
+    stored = conv.state or {}
+    if not stored or stored.get("detector", identity) == identity or conv.scored_seq == 0:
+        return load_state(conv)
+    previous = load_state(conv)
+    state = ConversationState(str(conv.id))
+    rows = session.scalars(select(WatchMessageRow).where(
+        WatchMessageRow.conversation_id == conv.id, WatchMessageRow.seq <= conv.scored_seq)
+        .order_by(WatchMessageRow.seq))
+    for row in rows:
+        text = open_sealed(keyring, row.text_enc, message_aad(room.id, row.message_id))
+        detector.update(state, Message(row.message_id, row.author_id, row.sent_at.timestamp(),
+                                       text.decode("utf-8"), row.declared_age))
+    state.alerted |= previous.alerted
+    return state
 
 
 def score_conversation(session: Session, keyring: Keyring, conversation_id: int,
@@ -172,7 +208,8 @@ def _score(session: Session, keyring: Keyring, conv: ConversationRow, room: Room
         raise RuntimeError(f"conversation {conv.id}: message seq {expected} is missing")
     detector = op.detector
     gate = AlertGate(op.threshold, detector.name)
-    state = load_state(conv)
+    identity = detector_identity(detector)
+    state = _state_for(session, keyring, conv, room, detector, identity)
     alerts: list[str] = []
     for row in rows:
         text = open_sealed(keyring, row.text_enc, message_aad(room.id, row.message_id))
@@ -194,7 +231,7 @@ def _score(session: Session, keyring: Keyring, conv: ConversationRow, room: Room
                                 op.agency_id, op.out_of_hours, state, now)
             if made is not None:
                 alerts.append(made)
-    conv.state = state.to_dict()
+    conv.state = state.to_dict() | {"detector": identity}
     conv.scored_seq = rows[-1].seq
     conv.updated_at = now
     return ScoreResult(conv.id, len(rows), conv.scored_seq, conv.ingested_seq - conv.scored_seq,

@@ -183,3 +183,31 @@ def test_a_budget_leaves_later_conversations_for_the_next_transaction(db, keyrin
     with db.transaction() as s:
         second = score_conversations(s, keyring, [a, b], NOW, budget=5)
     assert [(r.scored, r.remaining) for r in second] == [(0, 0), (4, 0)]
+
+
+def test_a_change_of_detector_rebuilds_the_state_by_replay(db, keyring, room):
+    """State built by the rules detector means nothing to the learned layer: switching the
+    detector mid-conversation replays what was scored, and the rest continues as if the new
+    detector had seen the conversation from the start (no alert raised twice)."""
+    docs = sf.direct(sf.GROOMING, "u-adult", "u-kid")
+    rules, combined = detector_named("rules"), detector_named("combined")
+    [cid] = feed(db, keyring, room, docs[:6])
+    with db.transaction() as s:
+        score_conversation(s, keyring, cid, rules, NOW)
+    assert conversation(db, cid).state["detector"] == "rules"
+    feed(db, keyring, room, docs[6:])
+    with db.transaction() as s:
+        score_conversation(s, keyring, cid, combined, NOW)
+    stored = conversation(db, cid).state
+    assert stored["detector"].startswith("combined:")
+    whole = ConversationState(str(cid))
+    for d in docs:
+        combined.update(whole, Message(d["message_id"], d["author_id"], 0.0, d["text"],
+                                       d.get("author_age")))
+    rebuilt = ConversationState.from_dict(stored)
+    for author, seen in whole.authors.items():  # the learned layer's own sums, not only the rules'
+        assert rebuilt.authors[author].text_logit == pytest.approx(seen.text_logit)
+        assert rebuilt.authors[author].model_score == pytest.approx(seen.model_score)
+        assert rebuilt.authors[author].score == pytest.approx(seen.score)
+    with db.transaction() as s:
+        assert len(list(s.scalars(select(AlertRow).where(AlertRow.conversation_id == cid)))) <= 1
