@@ -82,7 +82,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         db.dispose()
 
 
-@pytest.fixture(scope="session")
+# Module scope: a live sync Playwright keeps an event loop running in the main thread, so
+# tests after the browser ones that call asyncio.run() (SDK, admission, group commit) would fail.
+@pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium")
