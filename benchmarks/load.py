@@ -358,7 +358,7 @@ class Step:
     outcomes: Counter[str] = field(default_factory=Counter)
     by_kind: dict[str, Counter[str]] = field(default_factory=dict)
     latency_ok: list[float] = field(default_factory=list)
-    timeline: list[tuple[float, float]] = field(default_factory=list)  # (scheduled, latency)
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)  # (at, latency, kind)
     latency_all: list[float] = field(default_factory=list)
     retry_after_missing: int = 0
     client_cpu_s: float = 0.0
@@ -382,10 +382,14 @@ class Step:
     def per_minute(self) -> list[dict[str, Any]]:
         """p50/p99 of successful requests by the minute they were scheduled in (does
         latency creep up as the store fills?)."""
-        minutes: dict[int, list[float]] = {}
-        for at, latency in self.timeline:
-            minutes.setdefault(int(at // 60), []).append(latency)
-        return [{"minute": m, "ok": len(v), "p50_ms": self.pct(50, v), "p99_ms": self.pct(99, v)}
+        minutes: dict[int, dict[str, list[float]]] = {}
+        for at, latency, kind in self.timeline:
+            by_kind = minutes.setdefault(int(at // 60), {})
+            by_kind.setdefault("all", []).append(latency)
+            by_kind.setdefault(kind, []).append(latency)
+        return [{"minute": m, "ok": len(v["all"])} | {
+                    f"{kind}_{p}_ms": self.pct(q, v[kind]) for kind in sorted(v)
+                    for p, q in (("p50", 50), ("p99", 99))}
                 for m, v in sorted(minutes.items())]
 
     def share(self, what: str) -> float:
@@ -440,7 +444,7 @@ async def run_step(step: Step, pool: Pool, traffic: Traffic, counter: list[int],
         step.latency_all.append(elapsed)
         if outcome == "2xx":
             step.latency_ok.append(elapsed)
-            step.timeline.append((scheduled - t0, elapsed))
+            step.timeline.append((scheduled - t0, elapsed, kind))
 
     next_tick = time.perf_counter() + 5
     for i in range(total):
@@ -479,8 +483,18 @@ def slope_per_min(samples: list[tuple[float, float]]) -> float:
     return 60 * sum((t - mx) * (v - my) for t, v in samples) / var if var else 0.0
 
 
-async def measure(port: int, traffic: Traffic, server_pid: int, args: argparse.Namespace
-                  ) -> dict[str, Any]:
+def scoring_backlog(db: Database) -> int:
+    """Watch messages stored but not scored yet, in all conversations."""
+    from sqlalchemy import func, select
+
+    from childsafe.store.watch_models import ConversationRow
+    with db.reading() as s:
+        return int(s.scalar(select(func.coalesce(func.sum(
+            ConversationRow.ingested_seq - ConversationRow.scored_seq), 0))) or 0)
+
+
+async def measure(port: int, traffic: Traffic, server_pid: int, args: argparse.Namespace,
+                  backlog: Callable[[], int]) -> dict[str, Any]:
     pool = Pool(port)
     counter = [0]
     steps: list[Step] = []
@@ -513,10 +527,14 @@ async def measure(port: int, traffic: Traffic, server_pid: int, args: argparse.N
         # 4. Soak.
         soak_rate = args.soak_rate or 0.6 * saturation
         samples: list[tuple[float, float]] = []
+        unscored: list[tuple[float, int]] = []
         t_soak = time.monotonic()
 
         def sample() -> None:
-            samples.append((time.monotonic() - t_soak, rss_mb(server_pid)[0]))
+            at = time.monotonic() - t_soak
+            samples.append((at, rss_mb(server_pid)[0]))
+            with contextlib.suppress(Exception):
+                unscored.append((at, backlog()))
 
         sample()
         soak = Step("soak", soak_rate, args.soak)
@@ -564,6 +582,8 @@ async def measure(port: int, traffic: Traffic, server_pid: int, args: argparse.N
         "rss_slope_mb_per_min": round(slope, 3),
         "memory_flat": slope < FLAT_MB_PER_MIN,
         "rss_samples": [[round(t), v] for t, v in samples],
+        "unscored_messages_samples": [[round(t), n] for t, n in unscored],
+        "unscored_messages_end": unscored[-1][1] if unscored else None,
         "steps": [s.summary() for s in all_steps],
     }
 
@@ -614,7 +634,12 @@ def main() -> None:
             port = int(base.rsplit(":", 1)[1])
             cookie = login(base, seeded.username, seeded.totp)
             traffic = Traffic(port, seeded, cookie, os.urandom(3).hex())
-            result = asyncio.run(measure(port, traffic, server.pid, args))
+            watch_db = Database(url)
+            try:
+                result = asyncio.run(measure(port, traffic, server.pid, args,
+                                             lambda: scoring_backlog(watch_db)))
+            finally:
+                watch_db.dispose()
             alive = server.poll() is None
     finally:
         if url.startswith("postgresql"):
