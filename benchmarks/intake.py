@@ -39,13 +39,12 @@ from benchmarks.support.server import (  # noqa: E402
     running_server,
     server_processes,
 )
+from benchmarks.support.store import PG_ADMIN, drop_pg, prepare_store  # noqa: E402
 from childsafe.core.crypto import new_keyring  # noqa: E402
-from childsafe.store import agencies, migrate, providers  # noqa: E402
-from childsafe.store.db import Database, make_engine  # noqa: E402
+from childsafe.store import agencies, providers  # noqa: E402
+from childsafe.store.db import Database  # noqa: E402
 from childsafe.store.report_models import ReportRow  # noqa: E402
 
-PG_ADMIN = os.environ.get("CHILDSAFE_TEST_PG_URL",
-                          "postgresql+psycopg://childsafe:childsafe@127.0.0.1:5432/postgres")
 THROUGHPUT_REPORTS = int(os.environ.get("BENCH_REPORTS", "3000"))
 CONCURRENCY = 32
 HOST = "127.0.0.1"
@@ -86,36 +85,6 @@ def report_body(i: int) -> dict:
                 {"id": f"m{i}-3", "sender": f"user{i}", "sent_at": stamp.format(3),
                  "text": "keep this chat our secret ok"}]},
     }
-
-
-def prepare_store(kind: str, tmp: Path) -> str | None:
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp / 'bench.db'}"
-    else:
-        from sqlalchemy import create_engine, text
-        name = f"childsafe_bench_{os.getpid()}"
-        try:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-        except Exception as exc:  # noqa: BLE001
-            print(f"PostgreSQL not reachable at {PG_ADMIN} ({type(exc).__name__}); skipping it")
-            return None
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return url
-
-
-def drop_pg(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -299,7 +268,7 @@ def redis_reachable(url: str) -> bool:
 
 def run_store(kind: str) -> dict | None:
     tmp = Path(tempfile.mkdtemp(prefix=f"childsafe-bench-{kind}-"))
-    url = prepare_store(kind, tmp)
+    url = prepare_store(kind, tmp, "bench")
     if url is None:
         return None
     keyring = new_keyring()

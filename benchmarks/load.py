@@ -60,13 +60,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.support.server import running_server  # noqa: E402
+from benchmarks.support.store import drop_pg, prepare_store  # noqa: E402
 from childsafe.core.crypto import new_keyring  # noqa: E402
-from childsafe.store import accounts, agencies, migrate, providers  # noqa: E402
-from childsafe.store.db import Database, make_engine  # noqa: E402
+from childsafe.store import accounts, agencies, providers  # noqa: E402
+from childsafe.store.db import Database  # noqa: E402
 from childsafe.store.watch_models import RoomAssignmentRow, RoomRow, ShiftRow  # noqa: E402
 
-PG_ADMIN = os.environ.get("CHILDSAFE_TEST_PG_URL",
-                          "postgresql+psycopg://childsafe:childsafe@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOST = "127.0.0.1"
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
@@ -86,36 +85,6 @@ CHAT = [("a", 35, "hi there"), ("k", 13, "hi"), ("a", 35, "how old are you?"),
 
 
 # ---- the store and the server ---------------------------------------------------------------
-
-def prepare_store(kind: str, tmp: Path) -> str | None:
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp / 'load.db'}"
-    else:
-        from sqlalchemy import create_engine, text
-        name = f"childsafe_load_{os.getpid()}"
-        try:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            admin.dispose()
-        except Exception as exc:  # noqa: BLE001
-            print(f"PostgreSQL not reachable at {PG_ADMIN} ({type(exc).__name__})")
-            return None
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return url
-
-
-def drop_pg(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    admin.dispose()
-
 
 def redis_reachable(url: str) -> bool:
     try:
@@ -607,7 +576,7 @@ def main() -> None:
     kinds = [args.store] if args.store else ["postgresql", "sqlite"]
     url, kind = None, ""
     for kind in kinds:
-        url = prepare_store(kind, tmp)
+        url = prepare_store(kind, tmp, "load")
         if url:
             break
     if url is None:
