@@ -292,6 +292,10 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
         room = store.room(slug[:64])
         return room if room is not None and not room.direct else None
 
+    def _no_room(request: Request) -> Response:
+        return render(request, "error.html", 404, title="No such room",
+                      message="That room does not exist.")
+
     @app.get("/rooms/{slug}", response_class=HTMLResponse)
     async def room_page(request: Request, slug: str) -> Response:
         user = current_user(request)
@@ -299,8 +303,7 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
             return login_redirect(request)
         room = _room_or_404(slug)
         if room is None:
-            return render(request, "error.html", 404, title="No such room",
-                          message="That room does not exist.")
+            return _no_room(request)
         messages = store.room_messages(room.slug)
         return render(request, "room.html", user=user, room=room, messages=messages,
                       member=store.is_member(room.slug, user.id),
@@ -370,8 +373,7 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
             return forbidden(request)
         room = _room_or_404(slug)
         if room is None:
-            return render(request, "error.html", 404, title="No such room",
-                          message="That room does not exist.")
+            return _no_room(request)
         store.join(room.slug, user.id)  # posting in a room joins it
         return await _post(request, user, text, room=room, back=f"/rooms/{room.slug}")
 
@@ -452,8 +454,7 @@ def create_app(settings: ChatSettings | None = None, *, rooms: Sequence[RoomSpec
             return forbidden(request)
         room = _room_or_404(slug)
         if room is None:
-            return render(request, "error.html", 404, title="No such room",
-                          message="That room does not exist.")
+            return _no_room(request)
         messages = store.room_messages(room.slug, 200)
         people = {m.sender_username for m in messages if m.sender_username}
         users = [u for u in (store.user_by_name(n) for n in sorted(people)) if u is not None]
